@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -79,4 +80,20 @@ func Models(t testing.TB) []string {
 		Unavailable(t, "no models in %s", filepath.Join(DataDir(t), "models"))
 	}
 	return paths
+}
+
+// PythonONNX returns the path of a Python interpreter that can import onnx
+// (Debian's python3-onnx under /usr/bin/python3), used as a second opinion
+// on models: ONNX's checker and its own readings. Missing, it fails the test
+// under CI and skips it elsewhere.
+func PythonONNX(t testing.TB) string {
+	t.Helper()
+	py := os.Getenv("ONNXQUANT_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	if err := exec.Command(py, "-c", "import onnx").Run(); err != nil {
+		Unavailable(t, "%s cannot import onnx (apt-get install python3-onnx): %v", py, err)
+	}
+	return py
 }
