@@ -44,9 +44,11 @@ func convertInfo(in []ort.IOInfo) []engine.ValueInfo {
 	return out
 }
 
-func (o *ortSession) Inputs() []engine.ValueInfo  { return append([]engine.ValueInfo(nil), o.inputs...) }
-func (o *ortSession) Outputs() []engine.ValueInfo { return append([]engine.ValueInfo(nil), o.outputs...) }
-func (o *ortSession) Close() error                { return o.s.Close() }
+func (o *ortSession) Inputs() []engine.ValueInfo { return append([]engine.ValueInfo(nil), o.inputs...) }
+func (o *ortSession) Outputs() []engine.ValueInfo {
+	return append([]engine.ValueInfo(nil), o.outputs...)
+}
+func (o *ortSession) Close() error { return o.s.Close() }
 
 func (o *ortSession) Run(ctx context.Context, in map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	if err := ctx.Err(); err != nil {
