@@ -2,4 +2,7 @@ module github.com/onnxquant/onnxquant
 
 go 1.26
 
-require google.golang.org/protobuf v1.36.10 // indirect
+require (
+	github.com/yalue/onnxruntime_go v1.27.0
+	google.golang.org/protobuf v1.36.10
+)

@@ -5,6 +5,7 @@ package ort
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -256,11 +257,11 @@ func (s *Session) Run(inputs map[string]*tensor.Tensor, outputNames []string) (m
 		}
 		preset := make([]bool, len(outs))
 		for i, v := range outs {
-			preset[i] = v != nil
+			preset[i] = !isNil(v)
 		}
 		err = s.sess.Run(values, outs)
 		if err != nil && errors.Is(err, ortgo.ZeroShapeLengthError) {
-			if i := slices.Index(outs, nil); i >= 0 && !preset[i] {
+			if i := slices.IndexFunc(outs, isNil); i >= 0 && !preset[i] {
 				// Outputs after i were computed but never handed over by
 				// the binding; they cannot be freed from here.
 				destroyAll(outs)
@@ -393,7 +394,7 @@ func (s *Session) collect(outs []ortgo.Value, want []int) (map[string]*tensor.Te
 	res := make(map[string]*tensor.Tensor, len(want))
 	for _, i := range want {
 		name := s.outputs[i].Name
-		if outs[i] == nil {
+		if isNil(outs[i]) {
 			return nil, fmt.Errorf("ort: %s: output %q was not produced", s.name, name)
 		}
 		t, err := fromValue(outs[i], s.outputs[i].DType)
@@ -420,9 +421,20 @@ func (s *Session) Close() error {
 	return nil
 }
 
+// isNil reports whether v is nil or holds a nil pointer, as the binding
+// stores for an output it failed to convert.
+func isNil(v ortgo.Value) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// destroyAll releases every value in values that is set.
 func destroyAll(values []ortgo.Value) {
 	for _, v := range values {
-		if v != nil {
+		if !isNil(v) {
 			v.Destroy()
 		}
 	}
