@@ -1,0 +1,53 @@
+# onnxquant's build and test entry points. `make test` is what CI runs
+# (through .ci/run); it installs what the tests need first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO ?= $(if $(wildcard /usr/local/go/bin/go),/usr/local/go/bin/go,go)
+APT_PACKAGES := protobuf-compiler python3-onnx
+TEST_LOG := .cache/go-test.log
+
+.PHONY: all setup setup-apt setup-ort test build
+
+all: build
+
+# setup installs ONNX Runtime into .cache/onnxruntime and the Debian
+# packages used by developers' cross-checks (protoc, Python's onnx).
+setup: setup-ort setup-apt
+
+setup-ort:
+	bash scripts/setup-onnxruntime.sh
+
+setup-apt:
+	@missing=""; \
+	command -v protoc >/dev/null 2>&1 || missing="$$missing protobuf-compiler"; \
+	/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || missing="$$missing python3-onnx"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "warning: not root, not installing:$$missing (apt-get install -y$$missing)" >&2; \
+		exit 0; \
+	fi; \
+	echo "installing:$$missing"; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing
+
+# test vets, checks the build without cgo, and runs every test. The go test
+# output is also kept in $(TEST_LOG); a per-package count follows it.
+test: setup
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./...
+	@mkdir -p $(dir $(TEST_LOG)); \
+	rc=0; $(GO) test ./... -count=1 -timeout 40m 2>&1 | tee $(TEST_LOG) || rc=$$?; \
+	ok=$$(grep -c '^ok ' $(TEST_LOG) || true); \
+	failed=$$(grep -c '^FAIL[[:space:]]' $(TEST_LOG) || true); \
+	none=$$(grep -c '^?[[:space:]]' $(TEST_LOG) || true); \
+	echo "go test summary: $$ok packages ok, $$failed packages failed, $$none packages without tests"; \
+	exit $$rc
+
+# build makes bin/onnxquant when the command exists.
+build:
+	@if [ -d cmd/onnxquant ]; then \
+		mkdir -p bin && $(GO) build -o bin/onnxquant ./cmd/onnxquant && echo bin/onnxquant; \
+	else \
+		echo "no ./cmd/onnxquant yet; nothing to build"; \
+	fi
