@@ -1,0 +1,123 @@
+//go:build cgo
+
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/engine"
+	"github.com/onnxquant/onnxquant/engine/ort"
+	"github.com/onnxquant/onnxquant/internal/modelzoo"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/onnx"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+// ortSession opens a model file in ONNX Runtime, failing (CI) or skipping
+// the test when the library is not installed.
+func ortSession(t testing.TB, path string) *ort.Session {
+	t.Helper()
+	if _, err := ort.LibraryPath(); err != nil {
+		testenv.Unavailable(t, "ONNX Runtime: %v", err)
+	}
+	s, err := ort.NewSessionFromFile(path, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("ONNX Runtime cannot load %s: %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// scaledError is max|got-want| / max|want|: the error relative to the
+// output's scale. Integer and bool outputs must match exactly (returns +Inf
+// on any difference).
+func scaledError(got, want *tensor.Tensor) (float64, error) {
+	if got.DType != want.DType {
+		return 0, fmt.Errorf("type %v, want %v", got.DType, want.DType)
+	}
+	if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+		return 0, fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	if !got.DType.IsFloat() {
+		if fmt.Sprint(got.Data) != fmt.Sprint(want.Data) {
+			return math.Inf(1), nil
+		}
+		return 0, nil
+	}
+	g, err := floats64(got)
+	if err != nil {
+		return 0, err
+	}
+	w, err := floats64(want)
+	if err != nil {
+		return 0, err
+	}
+	var maxDiff, scale float64
+	for i := range w {
+		if math.IsNaN(w[i]) != math.IsNaN(g[i]) {
+			return math.Inf(1), nil
+		}
+		if math.IsNaN(w[i]) {
+			continue
+		}
+		maxDiff = math.Max(maxDiff, math.Abs(g[i]-w[i]))
+		scale = math.Max(scale, math.Abs(w[i]))
+	}
+	if scale == 0 {
+		return maxDiff, nil
+	}
+	return maxDiff / scale, nil
+}
+
+// TestDifferentialAgainstORT runs every shared model in the engine and in
+// ONNX Runtime on the same seeded inputs and requires the outputs to agree
+// within 1e-4 of each output's scale (integers exactly).
+func TestDifferentialAgainstORT(t *testing.T) {
+	for _, path := range testenv.Models(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(42, 7))
+			inputs, err := modelzoo.Inputs(path, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := ortSession(t, path)
+			want, err := ref.Run(inputs, nil)
+			if err != nil {
+				t.Fatalf("ONNX Runtime: %v", err)
+			}
+			m, err := onnx.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, err := engine.New(m, engine.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sess.Run(context.Background(), inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, w := range want {
+				g, ok := got[name]
+				if !ok {
+					t.Errorf("output %q missing", name)
+					continue
+				}
+				e, err := scaledError(g, w)
+				if err != nil {
+					t.Errorf("output %q: %v", name, err)
+					continue
+				}
+				t.Logf("output %-30q %v: max error / scale = %.3g", name, w.Shape, e)
+				if e > 1e-4 {
+					t.Errorf("output %q differs from ONNX Runtime: max error / scale = %.3g > 1e-4", name, e)
+				}
+			}
+		})
+	}
+}
