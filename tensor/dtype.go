@@ -39,6 +39,8 @@ const (
 	Int4           DataType = 22
 	Float4E2M1     DataType = 23
 	Float8E8M0     DataType = 24
+	Uint2          DataType = 25
+	Int2           DataType = 26
 )
 
 var dtypeNames = map[DataType]string{
@@ -50,7 +52,7 @@ var dtypeNames = map[DataType]string{
 	Float8E4M3FN: "float8e4m3fn", Float8E4M3FNUZ: "float8e4m3fnuz",
 	Float8E5M2: "float8e5m2", Float8E5M2FNUZ: "float8e5m2fnuz",
 	Uint4: "uint4", Int4: "int4", Float4E2M1: "float4e2m1",
-	Float8E8M0: "float8e8m0",
+	Float8E8M0: "float8e8m0", Uint2: "uint2", Int2: "int2",
 }
 
 // String returns the lower-case name of the type ("float32", "uint8", ...).
@@ -126,6 +128,8 @@ func (d DataType) StorageBits() int {
 		return 128
 	case Int4, Uint4, Float4E2M1:
 		return 4
+	case Int2, Uint2:
+		return 2
 	}
 	return 0
 }
