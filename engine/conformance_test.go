@@ -60,7 +60,11 @@ func TestConformance(t *testing.T) {
 		c := c
 		var outcome string
 		t.Run(c, func(t *testing.T) {
-			outcome = runConformanceCase(t, filepath.Join(root, c), reasons)
+			var why string
+			outcome, why = runConformanceCase(t, filepath.Join(root, c), reasons)
+			if outcome == "unsupported" || outcome == "data" {
+				t.Skip(why)
+			}
 		})
 		switch outcome {
 		case "pass":
@@ -116,12 +120,13 @@ func printTopReasons(t *testing.T, reasons map[string]int) {
 	t.Logf("most common unsupported operators:%s", b.String())
 }
 
-// runConformanceCase returns "pass", "fail", "unsupported" or "data".
-func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string {
+// runConformanceCase returns "pass", "fail", "unsupported" or "data", and
+// for the last two the reason.
+func runConformanceCase(t *testing.T, dir string, reasons map[string]int) (string, string) {
 	m, err := onnx.Load(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		t.Errorf("loading: %v", err)
-		return "fail"
+		return "fail", ""
 	}
 	sess, err := engine.New(m, engine.Options{Threads: 2})
 	if err != nil {
@@ -130,21 +135,18 @@ func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string
 			for _, n := range ue.Nodes {
 				reasons[n.OpType]++
 			}
-			t.Skipf("unsupported: %v", err)
-			return "unsupported"
+			return "unsupported", fmt.Sprintf("unsupported: %v", err)
 		}
 		if errors.Is(err, kernel.ErrUnsupported) {
 			reasons["(model feature)"]++
-			t.Skipf("unsupported: %v", err)
-			return "unsupported"
+			return "unsupported", fmt.Sprintf("unsupported: %v", err)
 		}
 		t.Errorf("preparing: %v", err)
-		return "fail"
+		return "fail", ""
 	}
 	sets, _ := filepath.Glob(filepath.Join(dir, "test_data_set_*"))
 	if len(sets) == 0 {
-		t.Skip("no test data sets")
-		return "data"
+		return "data", "no test data sets"
 	}
 	tol := 1e-3
 	if v, ok := looseCases[filepath.Base(dir)]; ok {
@@ -159,8 +161,7 @@ func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string
 		for i, f := range files {
 			tt, name, err := tensor.ReadProtoFile(f)
 			if err != nil {
-				t.Skipf("test data: %v", err)
-				return "data"
+				return "data", fmt.Sprintf("test data: %v", err)
 			}
 			if name == "" || !hasInput(inputs, name) {
 				if i < len(graphInputs) {
@@ -172,7 +173,7 @@ func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string
 		got, err := sess.Run(context.Background(), feeds)
 		if err != nil {
 			t.Errorf("%s: run: %v", filepath.Base(set), err)
-			return "fail"
+			return "fail", ""
 		}
 		outFiles, _ := filepath.Glob(filepath.Join(set, "output_*.pb"))
 		sortByIndex(outFiles)
@@ -180,8 +181,7 @@ func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string
 		for i, f := range outFiles {
 			want, name, err := tensor.ReadProtoFile(f)
 			if err != nil {
-				t.Skipf("test data: %v", err)
-				return "data"
+				return "data", fmt.Sprintf("test data: %v", err)
 			}
 			if i < len(outs) {
 				name = outs[i].Name
@@ -189,15 +189,15 @@ func runConformanceCase(t *testing.T, dir string, reasons map[string]int) string
 			g, ok := got[name]
 			if !ok {
 				t.Errorf("%s: output %q missing", filepath.Base(set), name)
-				return "fail"
+				return "fail", ""
 			}
 			if msg := compareTensors(g, want, tol, 1e-7); msg != "" {
 				t.Errorf("%s: output %q: %s", filepath.Base(set), name, msg)
-				return "fail"
+				return "fail", ""
 			}
 		}
 	}
-	return "pass"
+	return "pass", ""
 }
 
 func hasInput(vs []engine.ValueInfo, name string) bool {
