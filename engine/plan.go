@@ -26,8 +26,9 @@ type plan struct {
 	outer     []string // values read from enclosing graphs
 	outerIDs  []int
 
-	steps []step
-	keep  []bool // slot -> never released (outputs)
+	steps  []step
+	keep   []bool // slot -> never released (outputs)
+	folded []int  // slots computed by constant folding at New
 }
 
 // step is one node to run.
@@ -223,6 +224,7 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 				if id >= 0 && i < len(outs) && outs[i] != nil {
 					p.cvals[id] = outs[i]
 					p.consts[p.names[id]] = outs[i]
+					p.folded = append(p.folded, id)
 				}
 			}
 			st.folded = true

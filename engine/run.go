@@ -59,6 +59,12 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 			obs(p.names[id], args[i])
 		}
 	}
+	// Values folded at New are part of every run: observers see them too.
+	if obs != nil {
+		for _, id := range p.folded {
+			obs(p.names[id], p.cvals[id])
+		}
+	}
 	for i, id := range p.outerIDs {
 		if scope == nil {
 			return nil, fmt.Errorf("engine: graph %q reads %q from an enclosing graph, but has none", p.name, p.outer[i])

@@ -26,7 +26,8 @@ type Options struct {
 	// graph outputs.
 	ExtraOutputs []string
 	// Observer, when set, is called for every value every run produces
-	// (graph inputs included) unless RunOptions sets its own.
+	// (graph inputs, and the values constant folding computed at New,
+	// included) unless RunOptions sets its own.
 	Observer Observer
 	// NoConstantFolding disables folding of constant-only nodes at New
 	// (their outputs are then produced, and observed, on every run).

@@ -60,12 +60,12 @@ func TestQuantizeValueMatchesORT(t *testing.T) {
 			var scale, zp *tensor.Tensor
 			if len(tc.scales) == 1 {
 				scale = tensor.Scalar(tc.scales[0])
-				zp = zeroPointTensor(tc.qt, nil, tc.zps)
+				zp = zpTensor(tc.qt, nil, tc.zps)
 			} else {
 				shape = []int{channels, per}
 				axis = 0
 				scale = tensor.FromSlice([]int{channels}, tc.scales)
-				zp = zeroPointTensor(tc.qt, []int{channels}, tc.zps)
+				zp = zpTensor(tc.qt, []int{channels}, tc.zps)
 			}
 			b := onnxbuild.New(13).Input("x", tensor.Float32, shape...).Output("y", tc.qt, shape...).
 				Init("s", scale).Init("z", zp)
@@ -98,7 +98,7 @@ func TestQuantizeValueMatchesORT(t *testing.T) {
 	}
 }
 
-func zeroPointTensor(qt tensor.DataType, shape []int, zps []int32) *tensor.Tensor {
+func zpTensor(qt tensor.DataType, shape []int, zps []int32) *tensor.Tensor {
 	t := tensor.New(qt, shape...)
 	for i, z := range zps {
 		switch d := t.Data.(type) {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/onnxquant/onnxquant/onnx"
+	"github.com/onnxquant/onnxquant/quantize"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+func init() {
+	register(command{name: "quantize", summary: "write an 8-bit version of a float model", run: runQuantize})
+}
+
+func runQuantize(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("quantize", "IN OUT [flags]", `
+Quantizes the float32 model IN and writes the 8-bit model OUT (never over IN).
+The defaults give the reference tool's default: IntegerOps with dynamic
+activation quantization and per-tensor uint8 weights. Static modes need
+activation parameters: --params FILE (the reference tool's
+{"tensor": [zero_point, scale]} or onnxquant's calibration output).
+
+Formats: integer (ConvInteger/MatMulInteger), qlinear (QLinearConv,
+QLinearMatMul and the com.microsoft QLinear ops), qdq (QuantizeLinear/
+DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stderr)
+	format := fs.String("format", "integer", "output format: integer, qlinear or qdq")
+	static := fs.Bool("static", false, "static activation quantization (parameters from --params)")
+	dynamic := fs.Bool("dynamic", false, "dynamic activation quantization (the default for integer and qlinear)")
+	paramsFile := fs.String("params", "", "activation parameters (JSON)")
+	perChannel := fs.Bool("per-channel", false, "quantize weights per output channel")
+	weightType := fs.String("weight-type", "uint8", "weight type: int8 or uint8")
+	actType := fs.String("activation-type", "uint8", "activation type: uint8 or int8")
+	symW := fs.Bool("symmetric-weights", false, "symmetric weight ranges")
+	symA := fs.Bool("symmetric-activations", false, "symmetric activation ranges")
+	reduce := fs.Bool("reduce-range", false, "7-bit weights (avoids uint8 x int8 saturation on AVX2 without VNNI)")
+	fuse := fs.Bool("fuse-dynamic", false, "one DynamicQuantizeLinear per activation, upgrading an opset-10 model to 11")
+	var nodes, exclude, opTypes listFlag
+	fs.Var(&nodes, "nodes", "only quantize these nodes (comma-separated names)")
+	fs.Var(&exclude, "exclude", "never quantize these nodes (comma-separated names)")
+	fs.Var(&opTypes, "op-types", "only quantize these op types (comma-separated)")
+	bits := fs.Int("bits", 8, "bits per value (8)")
+	report := fs.Bool("report", false, "print the full report")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("want IN and OUT, got %d argument(s)", len(pos))
+	}
+	in, out := pos[0], pos[1]
+	if *static && *dynamic {
+		return usagef("--static and --dynamic exclude each other")
+	}
+	var cfg quantize.Config
+	if cfg.Format, err = quantize.ParseFormat(*format); err != nil {
+		return &usageError{err.Error()}
+	}
+	cfg.Static = *static || cfg.Format == quantize.QDQ
+	if *dynamic && cfg.Format == quantize.QDQ {
+		return usagef("the qdq format is static; drop --dynamic")
+	}
+	if cfg.WeightType, err = parseQType(*weightType); err != nil {
+		return err
+	}
+	if cfg.ActivationType, err = parseQType(*actType); err != nil {
+		return err
+	}
+	cfg.PerChannel, cfg.SymmetricWeights, cfg.SymmetricActivations = *perChannel, *symW, *symA
+	cfg.ReduceRange, cfg.FuseDynamic, cfg.Bits = *reduce, *fuse, *bits
+	cfg.NodesToQuantize, cfg.NodesToExclude, cfg.OpTypesToQuantize = nodes, exclude, opTypes
+	if *paramsFile != "" {
+		if cfg.Params, err = quantize.ReadParamsFile(*paramsFile); err != nil {
+			return err
+		}
+	}
+	if cfg.Static && cfg.Params == nil {
+		return usagef("static quantization needs activation parameters: --params FILE")
+	}
+	if err := sameFile(in, out); err != nil {
+		return err
+	}
+	m, err := onnx.Load(in)
+	if err != nil {
+		return err
+	}
+	qm, rep, err := quantize.Model(m, cfg)
+	if err != nil {
+		return err
+	}
+	if err := onnx.Save(qm, out, onnx.SaveOptions{Input: in}); err != nil {
+		return err
+	}
+	printQuantSummary(stdout, in, out, rep)
+	if *report {
+		fmt.Fprint(stdout, rep.String())
+	}
+	return nil
+}
+
+func parseQType(s string) (tensor.DataType, error) {
+	switch s {
+	case "uint8":
+		return tensor.Uint8, nil
+	case "int8":
+		return tensor.Int8, nil
+	}
+	return 0, usagef("type %q: want int8 or uint8", s)
+}
+
+// sameFile refuses OUT naming the input model.
+func sameFile(in, out string) error {
+	a, errA := os.Stat(in)
+	b, errB := os.Stat(out)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
+		return usagef("OUT %s is the input model; choose another file", out)
+	}
+	return nil
+}
+
+func printQuantSummary(w io.Writer, in, out string, rep *quantize.Report) {
+	var parts []string
+	types := make([]string, 0, len(rep.Quantized))
+	for t := range rep.Quantized {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		parts = append(parts, fmt.Sprintf("%s %d", t, rep.Quantized[t]))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "none")
+	}
+	fmt.Fprintf(w, "quantized (%s): %s; %d quantizable node(s) left float\n", rep.Format, strings.Join(parts, ", "), len(rep.Float))
+	if a, err := os.Stat(in); err == nil {
+		if b, err := os.Stat(out); err == nil {
+			fmt.Fprintf(w, "size: %s -> %s (%.1f%%)\n", humanBytes(a.Size()), humanBytes(b.Size()), 100*float64(b.Size())/float64(a.Size()))
+		}
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	fmt.Fprintf(w, "wrote %s\n", out)
+}
