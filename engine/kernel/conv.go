@@ -1,0 +1,456 @@
+package kernel
+
+import (
+	"sync"
+
+	"github.com/onnxquant/onnxquant/internal/gemm"
+	"github.com/onnxquant/onnxquant/internal/parallel"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+func init() {
+	Register(Op{Type: "Conv", Build: buildConv})
+}
+
+// Helpers shared by the convolution, matrix-product, pooling and
+// normalization kernels (conv.go, convtranspose.go, matmul.go, gemm.go,
+// pool.go, norm.go).
+
+// cvFloat is the set of element types those kernels compute in directly;
+// float16 and bfloat16 are widened to float32 and narrowed back.
+type cvFloat interface{ float32 | float64 }
+
+// cvIsHalf reports whether dt is a 16-bit float type.
+func cvIsHalf(dt tensor.DataType) bool { return dt == tensor.Float16 || dt == tensor.BFloat16 }
+
+// cvWiden returns t itself, or t converted to float32 when it is a 16-bit
+// float (nil stays nil).
+func cvWiden(t *tensor.Tensor) (*tensor.Tensor, error) {
+	if t == nil || !cvIsHalf(t.DType) {
+		return t, nil
+	}
+	return tensor.Convert(t, tensor.Float32)
+}
+
+// cvNarrow converts a float32 result back to the 16-bit type dt.
+func cvNarrow(t *tensor.Tensor, dt tensor.DataType) (*tensor.Tensor, error) {
+	if t == nil || t.DType == dt {
+		return t, nil
+	}
+	return tensor.Convert(t, dt)
+}
+
+// cvCheck verifies that the inputs the kernel needs are present and
+// consistent. want lists the indices of required inputs.
+func cvCheck(n *Node, in []*tensor.Tensor, want ...int) error {
+	for _, i := range want {
+		if i >= len(in) || in[i] == nil {
+			return n.Errorf("input %d is missing", i)
+		}
+	}
+	for i, t := range in {
+		if t == nil {
+			continue
+		}
+		if err := t.Check(); err != nil {
+			return n.Errorf("input %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// cvSameInts reports whether two int slices are equal.
+func cvSameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// cvBufPool recycles float32 scratch buffers (im2col patch matrices) of one
+// kernel between runs.
+type cvBufPool struct{ p sync.Pool }
+
+func (b *cvBufPool) get(n int) []float32 {
+	if v, ok := b.p.Get().(*[]float32); ok && cap(*v) >= n {
+		return (*v)[:n]
+	}
+	return make([]float32, n)
+}
+
+func (b *cvBufPool) put(s []float32) { b.p.Put(&s) }
+
+// convKernel is a prepared Conv node.
+type convKernel struct {
+	n     *Node
+	attrs *WindowAttrs
+	group int
+
+	// Set when W is a constant: its shape, the float32 weights and their
+	// packed form, one per group.
+	wShape []int
+	wf     []float32
+	packed []*gemm.PackedA
+	// Constant bias as float32, when B is a constant.
+	bias []float32
+
+	bufs cvBufPool
+}
+
+// buildConv prepares Conv (opsets 1, 11, 22): X [N, C, D1..Dn], W [M, C/group,
+// k1..kn], optional B [M] -> Y [N, M, O1..On].
+// https://onnx.ai/onnx/operators/onnx__Conv.html
+func buildConv(n *Node) (Kernel, error) {
+	attrs, err := ReadWindowAttrs(n, WindowAttrOptions{Dilations: true})
+	if err != nil {
+		return nil, err
+	}
+	g, err := n.Int("group", 1)
+	if err != nil {
+		return nil, err
+	}
+	if g < 1 || g > 1<<24 {
+		return nil, n.Errorf("group %d out of range", g)
+	}
+	k := &convKernel{n: n, attrs: attrs, group: int(g)}
+	if w := n.Const(1); w != nil && (w.DType == tensor.Float32 || cvIsHalf(w.DType)) {
+		if err := k.prepack(w); err != nil {
+			return nil, err
+		}
+	}
+	if b := n.Const(2); b != nil && (b.DType == tensor.Float32 || cvIsHalf(b.DType)) {
+		bf, err := tensor.Float32s(b)
+		if err != nil {
+			return nil, n.Errorf("bias: %w", err)
+		}
+		k.bias = bf
+	}
+	return k, nil
+}
+
+// prepack packs a constant weight per group for the GEMM.
+func (k *convKernel) prepack(w *tensor.Tensor) error {
+	if err := w.Check(); err != nil {
+		return k.n.Errorf("weight: %w", err)
+	}
+	if len(w.Shape) < 3 || w.Shape[0]%k.group != 0 {
+		return k.n.Errorf("weight shape %v does not fit group %d", w.Shape, k.group)
+	}
+	wf, err := tensor.Float32s(w)
+	if err != nil {
+		return k.n.Errorf("weight: %w", err)
+	}
+	mg := w.Shape[0] / k.group
+	kg := prodInts(w.Shape[1:])
+	k.packed = make([]*gemm.PackedA, k.group)
+	for g := range k.packed {
+		p, err := gemm.PackA(false, mg, kg, wf[g*mg*kg:(g+1)*mg*kg], kg)
+		if err != nil {
+			return k.n.Errorf("packing weight: %w", err)
+		}
+		k.packed[g] = p
+	}
+	k.wShape = append([]int(nil), w.Shape...)
+	k.wf = wf
+	return nil
+}
+
+// convShapes checks X, W and B against each other and resolves the window.
+func convShapes(n *Node, attrs *WindowAttrs, group int, x, w, b []int) (*Window, error) {
+	if len(x) < 3 {
+		return nil, n.Errorf("input shape %v: need [N, C, spatial...]", x)
+	}
+	if len(w) != len(x) {
+		return nil, n.Errorf("weight shape %v does not match input rank %d", w, len(x))
+	}
+	if x[1] != w[1]*group {
+		return nil, n.Errorf("input has %d channels, weight %v with group %d expects %d", x[1], w, group, w[1]*group)
+	}
+	if w[0]%group != 0 {
+		return nil, n.Errorf("weight has %d output channels, not a multiple of group %d", w[0], group)
+	}
+	if b != nil && (len(b) != 1 || b[0] != w[0]) {
+		return nil, n.Errorf("bias shape %v, want [%d]", b, w[0])
+	}
+	if attrs.Kernel != nil && !cvSameInts(attrs.Kernel, w[2:]) {
+		return nil, n.Errorf("kernel_shape %v does not match weight shape %v", attrs.Kernel, w)
+	}
+	win, err := attrs.Resolve(x[2:], w[2:])
+	if err != nil {
+		return nil, n.Errorf("input %v, weight %v: %w", x, w, err)
+	}
+	return win, nil
+}
+
+func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := cvCheck(n, in, 0, 1); err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	var b *tensor.Tensor
+	if len(in) > 2 {
+		b = in[2]
+	}
+	if w.DType != x.DType || (b != nil && b.DType != x.DType) {
+		return nil, n.Errorf("input types differ: X %v, W %v", x.DType, w.DType)
+	}
+	var bShape []int
+	if b != nil {
+		bShape = b.Shape
+	}
+	win, err := convShapes(n, k.attrs, k.group, x.Shape, w.Shape, bShape)
+	if err != nil {
+		return nil, err
+	}
+	outShape := append([]int{x.Shape[0], w.Shape[0]}, win.Out...)
+	switch x.DType {
+	case tensor.Float32, tensor.Float16, tensor.BFloat16:
+		xf, err := cvWiden(x)
+		if err != nil {
+			return nil, n.Errorf("%w", err)
+		}
+		packed, wf := k.packed, k.wf
+		if packed == nil || in[1] != n.Const(1) || !cvSameInts(k.wShape, w.Shape) {
+			packed = nil
+			wt, err := cvWiden(w)
+			if err != nil {
+				return nil, n.Errorf("%w", err)
+			}
+			wf = wt.Data.([]float32)
+		}
+		var bf []float32
+		if b != nil {
+			if b == n.Const(2) && k.bias != nil {
+				bf = k.bias
+			} else if bf, err = tensor.Float32s(b); err != nil {
+				return nil, n.Errorf("bias: %w", err)
+			}
+		}
+		dt := tensor.Float32
+		var y *tensor.Tensor
+		if x.DType == tensor.Float32 {
+			y = ctx.New(dt, outShape...)
+		} else {
+			y = tensor.New(dt, outShape...)
+		}
+		if err := k.runF32(ctx, win, xf.Data.([]float32), x.Shape, wf, packed, w.Shape, bf, y.Data.([]float32)); err != nil {
+			return nil, err
+		}
+		out, err := cvNarrow(y, x.DType)
+		if err != nil {
+			return nil, n.Errorf("%w", err)
+		}
+		return []*tensor.Tensor{out}, nil
+	case tensor.Float64:
+		y := ctx.New(tensor.Float64, outShape...)
+		var bd []float64
+		if b != nil {
+			bd = b.Data.([]float64)
+		}
+		convGeneric(ctx, win, x.Data.([]float64), x.Shape, w.Data.([]float64), w.Shape, bd, k.group, y.Data.([]float64))
+		return []*tensor.Tensor{y}, nil
+	}
+	return nil, n.Unsupported("element type %v", x.DType)
+}
+
+// runF32 computes a float32 convolution. packed, when not nil, holds w
+// packed per group.
+func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w []float32, packed []*gemm.PackedA, wShape []int, bias []float32, y []float32) error {
+	batch, c := xShape[0], xShape[1]
+	m := wShape[0]
+	group := k.group
+	cg, mg := c/group, m/group
+	inSize, outSize := win.InSize(), win.OutSize()
+	kSize := win.KernelSize()
+	kg := cg * kSize
+	threads := cvThreads(ctx)
+	if outSize == 0 || m == 0 || batch == 0 {
+		return nil
+	}
+	if cg == 1 && win.Rank() == 2 {
+		depthwise2D(win, x, batch, c, w, mg, bias, y, threads)
+		return nil
+	}
+	pointwise := win.IsPointwise()
+	// One product per (image, group). Small ones (grouped convolutions)
+	// run side by side on one goroutine each; large ones run in turn, each
+	// shared among all goroutines.
+	units := batch * group
+	perUnit := 2 * mg * outSize * kg
+	inner, outer := threads, 1
+	if units > 1 && perUnit < 1<<22 {
+		inner, outer = 1, threads
+	}
+	var mu sync.Mutex
+	var firstErr error
+	parallel.For(units, 1, outer, func(lo, hi int) {
+		var col []float32
+		if !pointwise {
+			col = k.bufs.get(kg * outSize)
+			defer k.bufs.put(col)
+		}
+		for u := lo; u < hi; u++ {
+			img, g := u/group, u%group
+			xg := x[(img*c+g*cg)*inSize : (img*c+(g+1)*cg)*inSize]
+			yg := y[(img*m+g*mg)*outSize : (img*m+(g+1)*mg)*outSize]
+			beta := float32(0)
+			if bias != nil {
+				for i := 0; i < mg; i++ {
+					bv := bias[g*mg+i]
+					row := yg[i*outSize : (i+1)*outSize]
+					for j := range row {
+						row[j] = bv
+					}
+				}
+				beta = 1
+			}
+			bm := xg
+			if !pointwise {
+				Im2col(win, xg, cg, col, 0, inner)
+				bm = col
+			}
+			var err error
+			if packed != nil {
+				err = gemm.SgemmPacked(false, false, mg, outSize, kg, 1, nil, 0, packed[g], bm, outSize, nil, beta, yg, outSize, inner)
+			} else {
+				wg := w[g*mg*kg : (g+1)*mg*kg]
+				err = gemm.Sgemm(false, false, mg, outSize, kg, 1, wg, kg, bm, outSize, beta, yg, outSize, inner)
+			}
+			if err != nil {
+				mu.Lock()
+				firstErr = k.n.Errorf("%w", err)
+				mu.Unlock()
+				return
+			}
+		}
+	})
+	return firstErr
+}
+
+// cvThreads returns the goroutine budget of a run.
+func cvThreads(c *Ctx) int {
+	if c == nil || c.Threads < 1 {
+		return 1
+	}
+	return c.Threads
+}
+
+// depthwise2D computes a 2-D convolution where every group has one input
+// channel (depthwise, with mult = M/C output channels per input channel)
+// directly, without a patch matrix: each output row accumulates kernel-row
+// by kernel-row scaled input rows.
+func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, bias []T, y []T, threads int) {
+	ih, iw := win.In[0], win.In[1]
+	oh, ow := win.Out[0], win.Out[1]
+	kh, kw := win.Kernel[0], win.Kernel[1]
+	sh, sw := win.Strides[0], win.Strides[1]
+	dh, dw := win.Dilations[0], win.Dilations[1]
+	ph, pw := win.PadBegin[0], win.PadBegin[1]
+	m := c * mult
+	// Valid output column range per kernel column.
+	lo := make([]int, kw)
+	hi := make([]int, kw)
+	for j := 0; j < kw; j++ {
+		shift := j*dw - pw
+		l := 0
+		if shift < 0 {
+			l = (-shift + sw - 1) / sw
+		}
+		h := 0
+		if iw-1-shift >= 0 {
+			h = (iw-1-shift)/sw + 1
+		}
+		l = min(l, ow)
+		lo[j], hi[j] = l, min(max(h, l), ow)
+	}
+	planes := batch * m
+	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
+	parallel.For(planes, grain, threads, func(p0, p1 int) {
+		for p := p0; p < p1; p++ {
+			img, oc := p/m, p%m
+			ic := oc / mult
+			xp := x[(img*c+ic)*ih*iw : (img*c+ic+1)*ih*iw]
+			yp := y[p*oh*ow : (p+1)*oh*ow]
+			wk := w[oc*kh*kw : (oc+1)*kh*kw]
+			var bv T
+			if bias != nil {
+				bv = bias[oc]
+			}
+			for i := range yp {
+				yp[i] = bv
+			}
+			for r := 0; r < oh; r++ {
+				yrow := yp[r*ow : (r+1)*ow]
+				for a := 0; a < kh; a++ {
+					ir := r*sh - ph + a*dh
+					if ir < 0 || ir >= ih {
+						continue
+					}
+					xrow := xp[ir*iw : (ir+1)*iw]
+					for j := 0; j < kw; j++ {
+						wv := wk[a*kw+j]
+						l, h := lo[j], hi[j]
+						if h <= l {
+							continue
+						}
+						shift := j*dw - pw
+						if sw == 1 {
+							src := xrow[l+shift : h+shift]
+							dst := yrow[l:h]
+							for i, v := range src {
+								dst[i] += wv * v
+							}
+						} else {
+							dst := yrow[l:h]
+							base := l*sw + shift
+							for i := range dst {
+								dst[i] += wv * xrow[base+i*sw]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// convGeneric is the float64 convolution: patch matrix and a plain product.
+func convGeneric[T cvFloat](ctx *Ctx, win *Window, x []T, xShape []int, w []T, wShape []int, bias []T, group int, y []T) {
+	batch, c := xShape[0], xShape[1]
+	m := wShape[0]
+	cg, mg := c/group, m/group
+	inSize, outSize := win.InSize(), win.OutSize()
+	kg := cg * win.KernelSize()
+	threads := cvThreads(ctx)
+	if outSize == 0 || m == 0 || batch == 0 {
+		return
+	}
+	if cg == 1 && win.Rank() == 2 {
+		depthwise2D(win, x, batch, c, w, mg, bias, y, threads)
+		return
+	}
+	col := make([]T, kg*outSize)
+	for img := 0; img < batch; img++ {
+		for g := 0; g < group; g++ {
+			xg := x[(img*c+g*cg)*inSize : (img*c+(g+1)*cg)*inSize]
+			yg := y[(img*m+g*mg)*outSize : (img*m+(g+1)*mg)*outSize]
+			Im2col(win, xg, cg, col, 0, threads)
+			gemmGeneric(false, false, mg, outSize, kg, w[g*mg*kg:(g+1)*mg*kg], kg, col, outSize, yg, outSize, false, threads)
+			if bias != nil {
+				for i := 0; i < mg; i++ {
+					bv := bias[g*mg+i]
+					row := yg[i*outSize : (i+1)*outSize]
+					for j := range row {
+						row[j] += bv
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package kernel
+
+import (
+	"github.com/onnxquant/onnxquant/internal/parallel"
+)
+
+// Im2col turns a convolution into a matrix product. For one image, the
+// patch matrix has one row per (input channel, kernel tap) pair and one
+// column per output position; entry (c*K + t, o) is the input value of
+// channel c that tap t of output position o reads (K = w.KernelSize(), taps
+// in row-major order over the kernel axes, so the rows follow the layout of
+// a Conv weight [M, C, k1, ..., kn]). Positions that fall in the padding
+// read pad, which is 0 for float convolutions and the input zero point for
+// quantized ones. Then Y[M, out] = W[M, C*K] x col[C*K, out].
+
+// Im2col writes the patch matrix of the first channels channels of x (one
+// image, channel-major, w.InSize() values per channel) to col, which must
+// hold channels*w.KernelSize()*w.OutSize() values. threads bounds the
+// goroutines used.
+func Im2col[T any](w *Window, x []T, channels int, col []T, pad T, threads int) {
+	rows := channels * w.KernelSize()
+	outSize := w.OutSize()
+	grain := max(1, (1<<14)/max(outSize, 1))
+	parallel.For(rows, grain, threads, func(lo, hi int) {
+		Im2colRows(w, x, lo, hi, col[lo*outSize:hi*outSize], pad)
+	})
+}
+
+// Im2colRows writes rows [lo, hi) of the patch matrix (see Im2col) to col,
+// which holds (hi-lo)*w.OutSize() values.
+func Im2colRows[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
+	rank := w.Rank()
+	k := w.KernelSize()
+	inSize := w.InSize()
+	outSize := w.OutSize()
+	last := rank - 1
+	inLast, outLast := w.In[last], w.Out[last]
+	sLast, dLast, pLast := w.Strides[last], w.Dilations[last], w.PadBegin[last]
+	nOuter := outSize / max(outLast, 1)
+
+	// Input strides of the spatial axes.
+	var inStrideBuf [8]int
+	inStride := inStrideBuf[:0]
+	if rank > len(inStrideBuf) {
+		inStride = make([]int, 0, rank)
+	}
+	inStride = inStride[:rank]
+	st := 1
+	for a := last; a >= 0; a-- {
+		inStride[a] = st
+		st *= w.In[a]
+	}
+	var tapBuf, oBuf [8]int
+	tap := tapBuf[:0]
+	o := oBuf[:0]
+	if rank > len(tapBuf) {
+		tap = make([]int, 0, rank)
+		o = make([]int, 0, rank)
+	}
+	tap, o = tap[:rank], o[:rank]
+
+	for r := lo; r < hi; r++ {
+		c, t := r/k, r%k
+		// Decode tap index t into per-axis taps.
+		for a := last; a >= 0; a-- {
+			tap[a] = t % w.Kernel[a]
+			t /= w.Kernel[a]
+		}
+		src := x[c*inSize : (c+1)*inSize]
+		dst := col[(r-lo)*outSize : (r-lo+1)*outSize]
+		// Valid output range [olo, ohi) along the last axis: the input
+		// position o*s - p + tap*d must lie in [0, inLast).
+		shift := tap[last]*dLast - pLast
+		olo := 0
+		if shift < 0 {
+			olo = (-shift + sLast - 1) / sLast
+		}
+		ohi := 0
+		if inLast-1-shift >= 0 {
+			ohi = (inLast-1-shift)/sLast + 1
+		}
+		olo = min(olo, outLast)
+		ohi = min(max(ohi, olo), outLast)
+
+		for a := range o[:last] {
+			o[a] = 0
+		}
+		for q := 0; q < nOuter; q++ {
+			row := dst[q*outLast : (q+1)*outLast]
+			off, valid := 0, true
+			for a := 0; a < last; a++ {
+				p := o[a]*w.Strides[a] - w.PadBegin[a] + tap[a]*w.Dilations[a]
+				if p < 0 || p >= w.In[a] {
+					valid = false
+					break
+				}
+				off += p * inStride[a]
+			}
+			// Advance the odometer over the outer output axes.
+			for a := last - 1; a >= 0; a-- {
+				o[a]++
+				if o[a] < w.Out[a] {
+					break
+				}
+				o[a] = 0
+			}
+			if !valid {
+				for i := range row {
+					row[i] = pad
+				}
+				continue
+			}
+			for i := 0; i < olo; i++ {
+				row[i] = pad
+			}
+			for i := ohi; i < outLast; i++ {
+				row[i] = pad
+			}
+			if ohi > olo {
+				base := off + olo*sLast + shift
+				if sLast == 1 {
+					copy(row[olo:ohi], src[base:base+ohi-olo])
+				} else {
+					seg := row[olo:ohi]
+					for i := range seg {
+						seg[i] = src[base+i*sLast]
+					}
+				}
+			}
+		}
+	}
+}
+
+// Col2im is the adjoint of Im2col, used by ConvTranspose: it adds every
+// entry of the patch matrix col (channels*w.KernelSize() rows of w.OutSize()
+// values) to the position of y it would have been read from, skipping
+// padding positions. y holds channels*w.InSize() values. Channels are
+// shared among threads goroutines (each channel's rows touch only that
+// channel of y).
+func Col2im[T float32 | float64](w *Window, col []T, channels int, y []T, threads int) {
+	k := w.KernelSize()
+	outSize := w.OutSize()
+	inSize := w.InSize()
+	grain := max(1, (1<<14)/max(k*outSize, 1))
+	parallel.For(channels, grain, threads, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			col2imChannel(w, col[c*k*outSize:(c+1)*k*outSize], y[c*inSize:(c+1)*inSize])
+		}
+	})
+}
+
+func col2imChannel[T float32 | float64](w *Window, col []T, y []T) {
+	rank := w.Rank()
+	k := w.KernelSize()
+	outSize := w.OutSize()
+	last := rank - 1
+	inLast, outLast := w.In[last], w.Out[last]
+	sLast, dLast, pLast := w.Strides[last], w.Dilations[last], w.PadBegin[last]
+	nOuter := outSize / max(outLast, 1)
+	inStride := make([]int, rank)
+	st := 1
+	for a := last; a >= 0; a-- {
+		inStride[a] = st
+		st *= w.In[a]
+	}
+	tap := make([]int, rank)
+	o := make([]int, rank)
+	for t0 := 0; t0 < k; t0++ {
+		t := t0
+		for a := last; a >= 0; a-- {
+			tap[a] = t % w.Kernel[a]
+			t /= w.Kernel[a]
+		}
+		src := col[t0*outSize : (t0+1)*outSize]
+		shift := tap[last]*dLast - pLast
+		olo := 0
+		if shift < 0 {
+			olo = (-shift + sLast - 1) / sLast
+		}
+		ohi := 0
+		if inLast-1-shift >= 0 {
+			ohi = (inLast-1-shift)/sLast + 1
+		}
+		olo = min(olo, outLast)
+		ohi = min(max(ohi, olo), outLast)
+		for a := range o[:last] {
+			o[a] = 0
+		}
+		for q := 0; q < nOuter; q++ {
+			row := src[q*outLast : (q+1)*outLast]
+			off, valid := 0, true
+			for a := 0; a < last; a++ {
+				p := o[a]*w.Strides[a] - w.PadBegin[a] + tap[a]*w.Dilations[a]
+				if p < 0 || p >= w.In[a] {
+					valid = false
+					break
+				}
+				off += p * inStride[a]
+			}
+			for a := last - 1; a >= 0; a-- {
+				o[a]++
+				if o[a] < w.Out[a] {
+					break
+				}
+				o[a] = 0
+			}
+			if !valid || ohi <= olo {
+				continue
+			}
+			base := off + olo*sLast + shift
+			seg := row[olo:ohi]
+			if sLast == 1 {
+				dst := y[base : base+len(seg)]
+				for i, v := range seg {
+					dst[i] += v
+				}
+			} else {
+				for i, v := range seg {
+					y[base+i*sLast] += v
+				}
+			}
+		}
+	}
+}

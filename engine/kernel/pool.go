@@ -1,0 +1,466 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onnxquant/onnxquant/internal/parallel"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+func init() {
+	Register(Op{Type: "MaxPool", Build: buildMaxPool})
+	Register(Op{Type: "AveragePool", Build: buildAveragePool})
+	Register(Op{Type: "LpPool", Build: buildLpPool})
+	Register(Op{Type: "GlobalAveragePool", Build: buildGlobalPool(poolAvg)})
+	Register(Op{Type: "GlobalMaxPool", Build: buildGlobalPool(poolMax)})
+}
+
+// poolKind selects what a window reduces to.
+type poolKind int
+
+const (
+	poolMax poolKind = iota
+	poolAvg
+	poolLp
+)
+
+// poolKernel is a prepared MaxPool, AveragePool or LpPool node.
+type poolKernel struct {
+	n          *Node
+	kind       poolKind
+	attrs      *WindowAttrs
+	includePad bool    // AveragePool count_include_pad
+	colMajor   bool    // MaxPool storage_order=1 (indices column-major)
+	p          float64 // LpPool exponent
+}
+
+// buildMaxPool prepares MaxPool (opsets 1, 8, 10, 11, 12, 22), with the
+// optional Indices output (flat positions in the input, not counting
+// padding; column-major over the spatial axes when storage_order is 1).
+// https://onnx.ai/onnx/operators/onnx__MaxPool.html
+func buildMaxPool(n *Node) (Kernel, error) {
+	v10 := n.Opset >= 10
+	attrs, err := ReadWindowAttrs(n, WindowAttrOptions{Dilations: v10, CeilMode: v10, KernelRequired: true})
+	if err != nil {
+		return nil, err
+	}
+	k := &poolKernel{n: n, kind: poolMax, attrs: attrs}
+	if n.Opset >= 8 {
+		so, err := n.Int("storage_order", 0)
+		if err != nil {
+			return nil, err
+		}
+		if so != 0 && so != 1 {
+			return nil, n.Errorf("storage_order %d is not 0 or 1", so)
+		}
+		k.colMajor = so == 1
+	} else if n.HasOutput(1) {
+		return nil, n.Errorf("the Indices output needs opset 8")
+	}
+	return k, nil
+}
+
+// buildAveragePool prepares AveragePool (opsets 1, 7, 10, 11, 19, 22). A
+// window's divisor counts its taps inside the input, or with
+// count_include_pad also those on the explicit padding (never those past
+// it that ceil_mode adds).
+// https://onnx.ai/onnx/operators/onnx__AveragePool.html
+func buildAveragePool(n *Node) (Kernel, error) {
+	attrs, err := ReadWindowAttrs(n, WindowAttrOptions{Dilations: n.Opset >= 19, CeilMode: n.Opset >= 10, KernelRequired: true})
+	if err != nil {
+		return nil, err
+	}
+	k := &poolKernel{n: n, kind: poolAvg, attrs: attrs}
+	if n.Opset >= 7 {
+		c, err := n.Int("count_include_pad", 0)
+		if err != nil {
+			return nil, err
+		}
+		k.includePad = c != 0
+	}
+	return k, nil
+}
+
+// buildLpPool prepares LpPool (opsets 1, 2, 11, 18, 22): the p-norm of
+// each window, (sum |x|^p)^(1/p), padding counting as zeros. p is a float
+// attribute in opset 1 and an int from opset 2, default 2.
+// https://onnx.ai/onnx/operators/onnx__LpPool.html
+func buildLpPool(n *Node) (Kernel, error) {
+	v18 := n.Opset >= 18
+	attrs, err := ReadWindowAttrs(n, WindowAttrOptions{Dilations: v18, CeilMode: v18, KernelRequired: true})
+	if err != nil {
+		return nil, err
+	}
+	k := &poolKernel{n: n, kind: poolLp, attrs: attrs}
+	if n.Opset < 2 {
+		p, err := n.Float("p", 2)
+		if err != nil {
+			return nil, err
+		}
+		k.p = float64(p)
+	} else {
+		p, err := n.Int("p", 2)
+		if err != nil {
+			return nil, err
+		}
+		k.p = float64(p)
+	}
+	if !(k.p > 0) || math.IsInf(k.p, 0) {
+		return nil, n.Errorf("p %g must be positive", k.p)
+	}
+	return k, nil
+}
+
+// poolGeom is a window geometry brought to three spatial axes (1-D and
+// 2-D pools get leading axes of size 1) with, per axis and output index,
+// the range of taps that land inside the input and the number of taps
+// that land inside the input or its explicit padding.
+type poolGeom struct {
+	in, out, d [3]int
+	start      [3][]int // input position of tap 0
+	tlo, thi   [3][]int // taps [tlo, thi) are inside the input
+	padCount   [3][]int // taps inside [-pad_begin, in+pad_end)
+	inSize     int
+	outSize    int
+}
+
+func newPoolGeom(w *Window) (*poolGeom, error) {
+	r := w.Rank()
+	if r > 3 {
+		return nil, fmt.Errorf("pooling over %d spatial axes: %w", r, ErrUnsupported)
+	}
+	g := &poolGeom{inSize: w.InSize(), outSize: w.OutSize()}
+	for a := 0; a < 3; a++ {
+		src := a - (3 - r)
+		in, out, k, s, d, pb, pe := 1, 1, 1, 1, 1, 0, 0
+		if src >= 0 {
+			in, out, k, s, d = w.In[src], w.Out[src], w.Kernel[src], w.Strides[src], w.Dilations[src]
+			pb, pe = w.PadBegin[src], w.PadEnd[src]
+		}
+		g.in[a], g.out[a], g.d[a] = in, out, d
+		g.start[a] = make([]int, out)
+		g.tlo[a] = make([]int, out)
+		g.thi[a] = make([]int, out)
+		g.padCount[a] = make([]int, out)
+		for o := 0; o < out; o++ {
+			st := o*s - pb
+			lo, hi, cnt := k, 0, 0
+			for t := 0; t < k; t++ {
+				p := st + t*d
+				if p >= 0 && p < in {
+					lo = min(lo, t)
+					hi = t + 1
+				}
+				if p >= -pb && p < in+pe {
+					cnt++
+				}
+			}
+			if hi == 0 {
+				lo = 0
+			}
+			g.start[a][o], g.tlo[a][o], g.thi[a][o], g.padCount[a][o] = st, lo, hi, cnt
+		}
+	}
+	return g, nil
+}
+
+// plNumber is the set of element types the pooling loops run on.
+type plNumber interface {
+	float32 | float64 | int8 | uint8
+}
+
+// maxPoolPlanes computes max pooling for planes [p0, p1) of x into y and,
+// when idx is not nil, the flat input index of each maximum.
+func maxPoolPlanes[T plNumber](g *poolGeom, x, y []T, idx []int64, p0, p1 int, colMajor bool) {
+	in1, in2 := g.in[1], g.in[2]
+	for p := p0; p < p1; p++ {
+		xp := x[p*g.inSize : (p+1)*g.inSize]
+		yp := y[p*g.outSize : (p+1)*g.outSize]
+		o := 0
+		for o0 := 0; o0 < g.out[0]; o0++ {
+			s0, l0, h0 := g.start[0][o0], g.tlo[0][o0], g.thi[0][o0]
+			for o1 := 0; o1 < g.out[1]; o1++ {
+				s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
+				for o2 := 0; o2 < g.out[2]; o2++ {
+					s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
+					var best T
+					at := -1
+					for t0 := l0; t0 < h0; t0++ {
+						i0 := s0 + t0*g.d[0]
+						for t1 := l1; t1 < h1; t1++ {
+							row := (i0*in1 + s1 + t1*g.d[1]) * in2
+							for t2 := l2; t2 < h2; t2++ {
+								i := row + s2 + t2*g.d[2]
+								if v := xp[i]; at < 0 || v > best {
+									best, at = v, i
+								}
+							}
+						}
+					}
+					if at < 0 {
+						best = lowest[T]()
+					}
+					yp[o] = best
+					if idx != nil {
+						if at < 0 {
+							idx[p*g.outSize+o] = -1
+						} else {
+							if colMajor {
+								i2 := at % in2
+								i1 := (at / in2) % in1
+								i0 := at / (in1 * in2)
+								at = i0 + g.in[0]*(i1+in1*i2)
+							}
+							idx[p*g.outSize+o] = int64(p*g.inSize + at)
+						}
+					}
+					o++
+				}
+			}
+		}
+	}
+}
+
+// lowest returns the smallest value of T (-Inf for floats).
+func lowest[T plNumber]() T {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return T(float32(math.Inf(-1)))
+	case float64:
+		return T(math.Inf(-1))
+	case int8:
+		v := int8(math.MinInt8)
+		return T(v)
+	}
+	return 0
+}
+
+// sumPoolPlanes computes average (lp == 0) or Lp pooling for planes
+// [p0, p1).
+func sumPoolPlanes[T cvFloat](g *poolGeom, x, y []T, p0, p1 int, includePad bool, lp float64) {
+	in1, in2 := g.in[1], g.in[2]
+	for p := p0; p < p1; p++ {
+		xp := x[p*g.inSize : (p+1)*g.inSize]
+		yp := y[p*g.outSize : (p+1)*g.outSize]
+		o := 0
+		for o0 := 0; o0 < g.out[0]; o0++ {
+			s0, l0, h0 := g.start[0][o0], g.tlo[0][o0], g.thi[0][o0]
+			for o1 := 0; o1 < g.out[1]; o1++ {
+				s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
+				for o2 := 0; o2 < g.out[2]; o2++ {
+					s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
+					var sum float64
+					for t0 := l0; t0 < h0; t0++ {
+						i0 := s0 + t0*g.d[0]
+						for t1 := l1; t1 < h1; t1++ {
+							row := xp[(i0*in1+s1+t1*g.d[1])*in2:]
+							switch lp {
+							case 0:
+								for t2 := l2; t2 < h2; t2++ {
+									sum += float64(row[s2+t2*g.d[2]])
+								}
+							case 1:
+								for t2 := l2; t2 < h2; t2++ {
+									sum += math.Abs(float64(row[s2+t2*g.d[2]]))
+								}
+							case 2:
+								for t2 := l2; t2 < h2; t2++ {
+									v := float64(row[s2+t2*g.d[2]])
+									sum += v * v
+								}
+							default:
+								for t2 := l2; t2 < h2; t2++ {
+									sum += math.Pow(math.Abs(float64(row[s2+t2*g.d[2]])), lp)
+								}
+							}
+						}
+					}
+					switch {
+					case lp == 1:
+						yp[o] = T(sum)
+					case lp == 2:
+						yp[o] = T(math.Sqrt(sum))
+					case lp > 0:
+						yp[o] = T(math.Pow(sum, 1/lp))
+					default:
+						var cnt int
+						if includePad {
+							cnt = g.padCount[0][o0] * g.padCount[1][o1] * g.padCount[2][o2]
+						} else {
+							cnt = (h0 - l0) * (h1 - l1) * (h2 - l2)
+						}
+						yp[o] = T(sum / float64(cnt))
+					}
+					o++
+				}
+			}
+		}
+	}
+}
+
+func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := cvCheck(n, in, 0); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if len(x.Shape) < 3 {
+		return nil, n.Errorf("input shape %v: need [N, C, spatial...]", x.Shape)
+	}
+	win, err := k.attrs.Resolve(x.Shape[2:], nil)
+	if err != nil {
+		return nil, n.Errorf("input %v: %w", x.Shape, err)
+	}
+	g, err := newPoolGeom(win)
+	if err != nil {
+		return nil, n.Errorf("%w", err)
+	}
+	outShape := append([]int{x.Shape[0], x.Shape[1]}, win.Out...)
+	planes := x.Shape[0] * x.Shape[1]
+	threads := cvThreads(ctx)
+	grain := max(1, (1<<15)/max(g.outSize*win.KernelSize(), 1))
+	var idx *tensor.Tensor
+	var idxData []int64
+	if k.kind == poolMax && n.HasOutput(1) {
+		idx = ctx.New(tensor.Int64, outShape...)
+		idxData = idx.Data.([]int64)
+	}
+	dt := x.DType
+	xw, err := cvWiden(x)
+	if err != nil {
+		return nil, n.Errorf("%w", err)
+	}
+	var y *tensor.Tensor
+	if cvIsHalf(dt) {
+		y = tensor.New(tensor.Float32, outShape...)
+	} else {
+		switch dt {
+		case tensor.Float32, tensor.Float64:
+		case tensor.Int8, tensor.Uint8:
+			if k.kind != poolMax || n.Opset < 12 {
+				return nil, n.Unsupported("element type %v", dt)
+			}
+		default:
+			return nil, n.Unsupported("element type %v", dt)
+		}
+		y = ctx.New(dt, outShape...)
+	}
+	run := func(body func(p0, p1 int)) { parallel.For(planes, grain, threads, body) }
+	switch xd := xw.Data.(type) {
+	case []float32:
+		yd := y.Data.([]float32)
+		if k.kind == poolMax {
+			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+		} else {
+			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })
+		}
+	case []float64:
+		yd := y.Data.([]float64)
+		if k.kind == poolMax {
+			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+		} else {
+			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })
+		}
+	case []int8:
+		yd := y.Data.([]int8)
+		run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+	case []uint8:
+		yd := y.Data.([]uint8)
+		run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+	}
+	out, err := cvNarrow(y, dt)
+	if err != nil {
+		return nil, n.Errorf("%w", err)
+	}
+	if idx != nil {
+		return []*tensor.Tensor{out, idx}, nil
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+// lpExp returns the exponent sumPoolPlanes takes: 0 for averaging.
+func (k *poolKernel) lpExp() float64 {
+	if k.kind == poolLp {
+		return k.p
+	}
+	return 0
+}
+
+// buildGlobalPool prepares GlobalAveragePool or GlobalMaxPool (opsets 1,
+// 22): the mean or max of every [N, C] plane, keeping the spatial axes as
+// size 1.
+// https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html
+// https://onnx.ai/onnx/operators/onnx__GlobalMaxPool.html
+func buildGlobalPool(kind poolKind) Builder {
+	return func(n *Node) (Kernel, error) {
+		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := cvCheck(n, in, 0); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			if len(x.Shape) < 2 {
+				return nil, n.Errorf("input shape %v: need [N, C, ...]", x.Shape)
+			}
+			outShape := make([]int, len(x.Shape))
+			copy(outShape, x.Shape[:2])
+			for i := 2; i < len(outShape); i++ {
+				outShape[i] = 1
+			}
+			planes := x.Shape[0] * x.Shape[1]
+			size := prodInts(x.Shape[2:])
+			dt := x.DType
+			xw, err := cvWiden(x)
+			if err != nil {
+				return nil, n.Errorf("%w", err)
+			}
+			var y *tensor.Tensor
+			if cvIsHalf(dt) {
+				y = tensor.New(tensor.Float32, outShape...)
+			} else if dt == tensor.Float32 || dt == tensor.Float64 {
+				y = ctx.New(dt, outShape...)
+			} else {
+				return nil, n.Unsupported("element type %v", dt)
+			}
+			if size == 0 && planes > 0 {
+				return nil, n.Errorf("input %v has empty spatial axes", x.Shape)
+			}
+			threads := cvThreads(ctx)
+			switch xd := xw.Data.(type) {
+			case []float32:
+				globalPool(xd, y.Data.([]float32), planes, size, kind, threads)
+			case []float64:
+				globalPool(xd, y.Data.([]float64), planes, size, kind, threads)
+			}
+			out, err := cvNarrow(y, dt)
+			if err != nil {
+				return nil, n.Errorf("%w", err)
+			}
+			return []*tensor.Tensor{out}, nil
+		}), nil
+	}
+}
+
+func globalPool[T cvFloat](x, y []T, planes, size int, kind poolKind, threads int) {
+	parallel.For(planes, max(1, (1<<15)/max(size, 1)), threads, func(p0, p1 int) {
+		for p := p0; p < p1; p++ {
+			xp := x[p*size : (p+1)*size]
+			if kind == poolMax {
+				best := xp[0]
+				for _, v := range xp[1:] {
+					if v > best || best != best {
+						best = v
+					}
+				}
+				y[p] = best
+				continue
+			}
+			var s float64
+			for _, v := range xp {
+				s += float64(v)
+			}
+			y[p] = T(s / float64(size))
+		}
+	})
+}

@@ -1,0 +1,752 @@
+// Package gemm holds the engine's matrix-multiplication routines. Sgemm
+// computes C = alpha*op(A)*op(B) + beta*C on row-major float32 matrices and
+// is the single entry point behind Conv, ConvTranspose, MatMul and Gemm.
+//
+// The routine follows the usual blocked design: the K dimension is cut into
+// slices of KC, C into tiles of at most MC x NC; for each tile and K slice
+// the needed parts of A and B are copied ("packed") into contiguous panels
+// of MR rows (A) and NR columns (B), and a register-tiled micro-kernel
+// multiplies one MR-row panel of A by one NR-column panel of B into an
+// MR x NR block of C. Tiles are shared among goroutines. An operand that is
+// used many times (a constant weight) can be packed once with PackA or
+// PackB and passed to SgemmPacked.
+//
+// The micro-kernel is written in portable Go; it is a single function so
+// that an assembly version for a given CPU can replace it without touching
+// the blocking, packing or threading.
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/onnxquant/onnxquant/internal/parallel"
+)
+
+// Blocking parameters. MR x NR is the block of C the micro-kernel keeps in
+// registers; KC is the K slice held in a packed panel; MC and NC bound a
+// tile of C (MC must be a multiple of MR, NC of NR; the portable
+// micro-kernel needs an even MR). 6 x 16 is the usual register block of an
+// AVX2 kernel (12 accumulators of 8 floats).
+const (
+	MR = 6
+	NR = 16
+	KC = 256
+	MC = 120
+	NC = 1024
+)
+
+// minFlopsPerThread is the amount of work below which adding a goroutine
+// costs more than it saves.
+const minFlopsPerThread = 1 << 17
+
+// PackedA is a left operand (m x k after any transposition) copied once into
+// the panel layout the micro-kernel reads, for repeated products with it.
+// It is read-only after PackA and may be shared by goroutines.
+type PackedA struct {
+	m, k int
+	data []float32
+}
+
+// PackedB is a right operand (k x n after any transposition) copied once into
+// the panel layout the micro-kernel reads. It is read-only after PackB.
+type PackedB struct {
+	k, n int
+	data []float32
+}
+
+// Rows returns m, the number of rows of the packed operand.
+func (p *PackedA) Rows() int { return p.m }
+
+// Cols returns k, the number of columns of the packed operand.
+func (p *PackedA) Cols() int { return p.k }
+
+// Rows returns k, the number of rows of the packed operand.
+func (p *PackedB) Rows() int { return p.k }
+
+// Cols returns n, the number of columns of the packed operand.
+func (p *PackedB) Cols() int { return p.n }
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// Packed layout. For the K slice starting at p0 (length kc), A's panels
+// begin at p0*roundUp(m, MR); panel s (rows s*MR..s*MR+MR-1) occupies
+// kc*MR values at offset s*kc*MR, stored k-major: value (i, p) at p*MR+i.
+// Rows past m are zero. B is the same with NR columns per panel, value
+// (p, j) at p*NR+j. Because every panel of a slice has the same length,
+// the panels of any tile whose first row (column) is a multiple of MR (NR)
+// are contiguous, whichever tile sizes a call picks.
+
+// PackA packs op(A), an m x k matrix: A itself (stored m x k with leading
+// dimension lda) when transA is false, else the transpose of A stored k x m.
+func PackA(transA bool, m, k int, a []float32, lda int) (*PackedA, error) {
+	if m < 0 || k < 0 {
+		return nil, fmt.Errorf("gemm: PackA: negative size %dx%d", m, k)
+	}
+	if err := checkOperand("A", transA, m, k, a, lda); err != nil {
+		return nil, err
+	}
+	mPad := roundUp(m, MR)
+	p := &PackedA{m: m, k: k, data: make([]float32, mPad*k)}
+	for p0 := 0; p0 < k; p0 += KC {
+		kc := min(KC, k-p0)
+		packA(p.data[p0*mPad:p0*mPad+mPad*kc], transA, a, lda, 0, m, p0, kc)
+	}
+	return p, nil
+}
+
+// PackB packs op(B), a k x n matrix: B itself (stored k x n with leading
+// dimension ldb) when transB is false, else the transpose of B stored n x k.
+func PackB(transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
+	if k < 0 || n < 0 {
+		return nil, fmt.Errorf("gemm: PackB: negative size %dx%d", k, n)
+	}
+	if err := checkOperand("B", transB, k, n, b, ldb); err != nil {
+		return nil, err
+	}
+	nPad := roundUp(n, NR)
+	p := &PackedB{k: k, n: n, data: make([]float32, nPad*k)}
+	for p0 := 0; p0 < k; p0 += KC {
+		kc := min(KC, k-p0)
+		packB(p.data[p0*nPad:p0*nPad+nPad*kc], transB, b, ldb, p0, kc, 0, n)
+	}
+	return p, nil
+}
+
+// packA copies rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into dst
+// as ceil(mc/MR) panels of kc*MR values, zero-padding the last panel.
+func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
+	for s := 0; s < mc; s += MR {
+		panel := dst[(s/MR)*kc*MR : (s/MR+1)*kc*MR]
+		rows := min(MR, mc-s)
+		if !trans {
+			for i := 0; i < rows; i++ {
+				row := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kc]
+				for p, v := range row {
+					panel[p*MR+i] = v
+				}
+			}
+		} else {
+			for p := 0; p < kc; p++ {
+				src := a[(p0+p)*lda+i0+s : (p0+p)*lda+i0+s+rows]
+				copy(panel[p*MR:p*MR+rows], src)
+			}
+		}
+		if rows < MR {
+			for p := 0; p < kc; p++ {
+				clear(panel[p*MR+rows : p*MR+MR])
+			}
+		}
+	}
+}
+
+// packB copies rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst
+// as ceil(nc/NR) panels of kc*NR values, zero-padding the last panel.
+func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
+	for s := 0; s < nc; s += NR {
+		panel := dst[(s/NR)*kc*NR : (s/NR+1)*kc*NR]
+		cols := min(NR, nc-s)
+		if !trans {
+			for p := 0; p < kc; p++ {
+				src := b[(p0+p)*ldb+j0+s : (p0+p)*ldb+j0+s+cols]
+				copy(panel[p*NR:p*NR+cols], src)
+			}
+		} else {
+			for j := 0; j < cols; j++ {
+				col := b[(j0+s+j)*ldb+p0 : (j0+s+j)*ldb+p0+kc]
+				for p, v := range col {
+					panel[p*NR+j] = v
+				}
+			}
+		}
+		if cols < NR {
+			for p := 0; p < kc; p++ {
+				clear(panel[p*NR+cols : p*NR+NR])
+			}
+		}
+	}
+}
+
+// checkOperand verifies that x holds op(X), a rows x cols matrix.
+func checkOperand(name string, trans bool, rows, cols int, x []float32, ld int) error {
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	r, c := rows, cols
+	if trans {
+		r, c = cols, rows
+	}
+	if ld < c {
+		return fmt.Errorf("gemm: leading dimension of %s is %d, less than its %d columns", name, ld, c)
+	}
+	if need := (r-1)*ld + c; len(x) < need {
+		return fmt.Errorf("gemm: %s holds %d values, a %dx%d matrix with leading dimension %d needs %d", name, len(x), r, c, ld, need)
+	}
+	return nil
+}
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(A) is m x k and op(B) is k x n. op(A) is A when transA
+// is false (A stored m x k, leading dimension lda) and A's transpose when
+// true (A stored k x m); likewise for B. C is m x n with leading dimension
+// ldc; values of C outside the m x n region are not touched. When beta is 0,
+// C's previous contents are ignored (NaNs in C do not propagate). threads
+// bounds the goroutines used (<= 0 means GOMAXPROCS). It returns an error
+// when a slice is too short for the sizes given.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) error {
+	return SgemmBatch(transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1, threads)
+}
+
+// SgemmBatch computes batch independent products: for i in [0, batch),
+// C_i = alpha*op(A_i)*op(B_i) + beta*C_i, where A_i starts at a[i*strideA],
+// B_i at b[i*strideB] and C_i at c[i*strideC]. A stride of 0 shares one
+// operand among all products (a broadcast). The C regions must not overlap.
+func SgemmBatch(transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int, batch, threads int) error {
+	if err := checkSizes(m, n, k, batch, strideA, strideB, strideC); err != nil {
+		return err
+	}
+	if m == 0 || n == 0 || batch == 0 {
+		return nil
+	}
+	if k > 0 {
+		if err := checkOperand("A", transA, m, k, tail(a, strideA, batch), lda); err != nil {
+			return err
+		}
+		if err := checkOperand("B", transB, k, n, tail(b, strideB, batch), ldb); err != nil {
+			return err
+		}
+	}
+	if err := checkOperand("C", false, m, n, tail(c, strideC, batch), ldc); err != nil {
+		return err
+	}
+	g := &job{
+		m: m, n: n, k: k, alpha: alpha, beta: beta,
+		transA: transA, a: a, lda: lda, strideA: strideA,
+		transB: transB, b: b, ldb: ldb, strideB: strideB,
+		c: c, ldc: ldc, strideC: strideC, batch: batch,
+	}
+	g.run(threads)
+	return nil
+}
+
+// SgemmPacked computes C = alpha*op(A)*op(B) + beta*C like Sgemm, where
+// either operand may come pre-packed: pass pa (and a nil a) to use a packed
+// A, pb (and a nil b) to use a packed B. m, n and k follow from the packed
+// operands and must agree with the sizes given.
+func SgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa *PackedA, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, threads int) error {
+	if err := checkSizes(m, n, k, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	if pa != nil && (pa.m != m || pa.k != k) {
+		return fmt.Errorf("gemm: packed A is %dx%d, the product needs %dx%d", pa.m, pa.k, m, k)
+	}
+	if pb != nil && (pb.k != k || pb.n != n) {
+		return fmt.Errorf("gemm: packed B is %dx%d, the product needs %dx%d", pb.k, pb.n, k, n)
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if k > 0 && pa == nil {
+		if err := checkOperand("A", transA, m, k, a, lda); err != nil {
+			return err
+		}
+	}
+	if k > 0 && pb == nil {
+		if err := checkOperand("B", transB, k, n, b, ldb); err != nil {
+			return err
+		}
+	}
+	if err := checkOperand("C", false, m, n, c, ldc); err != nil {
+		return err
+	}
+	g := &job{
+		m: m, n: n, k: k, alpha: alpha, beta: beta,
+		transA: transA, a: a, lda: lda, pa: pa,
+		transB: transB, b: b, ldb: ldb, pb: pb,
+		c: c, ldc: ldc, batch: 1,
+	}
+	g.run(threads)
+	return nil
+}
+
+func checkSizes(m, n, k, batch, sa, sb, sc int) error {
+	if m < 0 || n < 0 || k < 0 || batch < 0 {
+		return fmt.Errorf("gemm: negative size m=%d n=%d k=%d batch=%d", m, n, k, batch)
+	}
+	if sa < 0 || sb < 0 || sc < 0 {
+		return fmt.Errorf("gemm: negative batch stride (%d, %d, %d)", sa, sb, sc)
+	}
+	if batch > 1 && sc == 0 {
+		return fmt.Errorf("gemm: %d products would all write the same C (stride 0)", batch)
+	}
+	return nil
+}
+
+// tail returns the part of x that the last product of a batch reads, or nil
+// when x is too short to reach it (which checkOperand then reports).
+func tail(x []float32, stride, batch int) []float32 {
+	off := stride * (batch - 1)
+	if off > len(x) {
+		return nil
+	}
+	return x[off:]
+}
+
+// job is one validated call.
+type job struct {
+	m, n, k     int
+	alpha, beta float32
+
+	transA       bool
+	a            []float32
+	lda, strideA int
+	pa           *PackedA
+
+	transB       bool
+	b            []float32
+	ldb, strideB int
+	pb           *PackedB
+
+	c            []float32
+	ldc, strideC int
+	batch        int
+
+	mc, nc         int // tile size
+	mTiles, nTiles int
+}
+
+// workspace holds one goroutine's packing buffers.
+type workspace struct {
+	a, b []float32
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+func (g *job) run(threads int) {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	flops := 2 * float64(g.m) * float64(g.n) * float64(g.k) * float64(g.batch)
+	if maxT := int(flops/minFlopsPerThread) + 1; threads > maxT {
+		threads = maxT
+	}
+	if g.k == 0 || g.alpha == 0 {
+		g.scaleOnly(threads)
+		return
+	}
+	if (g.m == 1 || g.n == 1) && g.pa == nil && g.pb == nil {
+		g.gemv(threads)
+		return
+	}
+	if g.m == 1 && g.pb != nil && g.pa == nil {
+		g.rowTimesPacked(threads)
+		return
+	}
+	g.chooseTiles(threads)
+	tiles := g.batch * g.mTiles * g.nTiles
+	if threads > tiles {
+		threads = tiles
+	}
+	if threads <= 1 {
+		ws := workspaces.Get().(*workspace)
+		for t := 0; t < tiles; t++ {
+			g.tile(ws, t)
+		}
+		workspaces.Put(ws)
+		return
+	}
+	var next atomic.Int64
+	parallel.For(threads, 1, threads, func(lo, hi int) {
+		ws := workspaces.Get().(*workspace)
+		for w := lo; w < hi; w++ {
+			for {
+				t := int(next.Add(1) - 1)
+				if t >= tiles {
+					break
+				}
+				g.tile(ws, t)
+			}
+		}
+		workspaces.Put(ws)
+	})
+}
+
+// chooseTiles picks tile sizes: as large as MC x NC allows, evenly sized,
+// and small enough that there are at least as many tiles as threads.
+func (g *job) chooseTiles(threads int) {
+	mt := (g.m + MC - 1) / MC
+	nt := (g.n + NC - 1) / NC
+	if need := threads; g.batch*mt*nt < need {
+		// Split N first: it keeps the B panels' width and A is packed per tile.
+		want := (need + g.batch*mt - 1) / (g.batch * mt)
+		nt = min(max(nt, want), (g.n+NR-1)/NR)
+		if g.batch*mt*nt < need {
+			want = (need + g.batch*nt - 1) / (g.batch * nt)
+			mt = min(max(mt, want), (g.m+MR-1)/MR)
+		}
+	}
+	g.mc = roundUp((g.m+mt-1)/mt, MR)
+	g.nc = roundUp((g.n+nt-1)/nt, NR)
+	g.mTiles = (g.m + g.mc - 1) / g.mc
+	g.nTiles = (g.n + g.nc - 1) / g.nc
+}
+
+// tile computes tile t of C: the batch index, then the row tile, then the
+// column tile.
+func (g *job) tile(ws *workspace, t int) {
+	bi := t / (g.mTiles * g.nTiles)
+	t -= bi * g.mTiles * g.nTiles
+	i0 := (t / g.nTiles) * g.mc
+	j0 := (t % g.nTiles) * g.nc
+	mc := min(g.mc, g.m-i0)
+	nc := min(g.nc, g.n-j0)
+	c := g.c[bi*g.strideC+i0*g.ldc+j0:]
+	scale(c, g.ldc, mc, nc, g.beta)
+
+	var a, b []float32
+	if g.pa == nil {
+		a = g.a[bi*g.strideA:]
+		if need := roundUp(mc, MR) * KC; len(ws.a) < need {
+			ws.a = make([]float32, roundUp(g.mc, MR)*KC)
+		}
+	}
+	if g.pb == nil {
+		b = g.b[bi*g.strideB:]
+		if need := roundUp(nc, NR) * KC; len(ws.b) < need {
+			ws.b = make([]float32, roundUp(g.nc, NR)*KC)
+		}
+	}
+	for p0 := 0; p0 < g.k; p0 += KC {
+		kc := min(KC, g.k-p0)
+		var ap, bp []float32
+		if g.pa != nil {
+			base := p0*roundUp(g.m, MR) + (i0/MR)*kc*MR
+			ap = g.pa.data[base : base+roundUp(mc, MR)*kc]
+		} else {
+			ap = ws.a[:roundUp(mc, MR)*kc]
+			packA(ap, g.transA, a, g.lda, i0, mc, p0, kc)
+		}
+		if g.pb != nil {
+			base := p0*roundUp(g.n, NR) + (j0/NR)*kc*NR
+			bp = g.pb.data[base : base+roundUp(nc, NR)*kc]
+		} else {
+			bp = ws.b[:roundUp(nc, NR)*kc]
+			packB(bp, g.transB, b, g.ldb, p0, kc, j0, nc)
+		}
+		for jr := 0; jr < nc; jr += NR {
+			nv := min(NR, nc-jr)
+			bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
+			for ir := 0; ir < mc; ir += MR {
+				mv := min(MR, mc-ir)
+				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+				microKernel(kc, aPanel, bPanel, c[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
+			}
+		}
+	}
+}
+
+// scale multiplies an m x n block of c by beta (0 clears it).
+func scale(c []float32, ldc, m, n int, beta float32) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// scaleOnly handles k == 0 or alpha == 0, where C = beta*C.
+func (g *job) scaleOnly(threads int) {
+	for bi := 0; bi < g.batch; bi++ {
+		c := g.c[bi*g.strideC:]
+		parallel.For(g.m, max(1, (1<<16)/max(g.n, 1)), threads, func(lo, hi int) {
+			scale(c[lo*g.ldc:], g.ldc, hi-lo, g.n, g.beta)
+		})
+	}
+}
+
+// gemv handles products with a single row or column of C, which gain
+// nothing from packing.
+func (g *job) gemv(threads int) {
+	for bi := 0; bi < g.batch; bi++ {
+		a := g.a[bi*g.strideA:]
+		b := g.b[bi*g.strideB:]
+		c := g.c[bi*g.strideC:]
+		if g.n == 1 {
+			// c[i] = alpha * sum_p A(i,p) B(p,0) + beta*c[i]; A(i,p) with
+			// transA is a[p*lda+i]: treat it as a 1 x m row times k x m.
+			if g.transA {
+				g.rowTimes(threads, b, g.ldb, !g.transB, a, g.lda, false, c, g.ldc, g.m)
+			} else {
+				g.rowTimes(threads, b, g.ldb, !g.transB, a, g.lda, true, c, g.ldc, g.m)
+			}
+			continue
+		}
+		g.rowTimes(threads, a, g.lda, g.transA, b, g.ldb, g.transB, c, 1, g.n)
+	}
+}
+
+// rowTimes computes out[j*inc] = alpha * sum_p x(p) * Y(p, j) + beta*out[j*inc]
+// for j < n, where x(p) is x[p] (xStrided false) or x[p*ldx] and Y(p, j) is
+// y[p*ldy+j] (yTrans false) or y[j*ldy+p].
+func (g *job) rowTimes(threads int, x []float32, ldx int, xStrided bool, y []float32, ldy int, yTrans bool, out []float32, inc, n int) {
+	k := g.k
+	xs := x
+	if xStrided && k > 1 {
+		xs = make([]float32, k)
+		for p := range xs {
+			xs[p] = x[p*ldx]
+		}
+	}
+	xs = xs[:k]
+	alpha, beta := g.alpha, g.beta
+	grain := max(16, minFlopsPerThread/(2*max(k, 1)))
+	parallel.For(n, grain, threads, func(lo, hi int) {
+		if yTrans {
+			for j := lo; j < hi; j++ {
+				s := dot(xs, y[j*ldy:j*ldy+k])
+				o := &out[j*inc]
+				if beta == 0 {
+					*o = alpha * s
+				} else {
+					*o = alpha*s + beta**o
+				}
+			}
+			return
+		}
+		acc := make([]float32, hi-lo)
+		for p, xv := range xs {
+			row := y[p*ldy+lo : p*ldy+hi]
+			for j, v := range row {
+				acc[j] += xv * v
+			}
+		}
+		for j, s := range acc {
+			o := &out[(lo+j)*inc]
+			if beta == 0 {
+				*o = alpha * s
+			} else {
+				*o = alpha*s + beta**o
+			}
+		}
+	})
+}
+
+// rowTimesPacked computes a single row of C from a packed B, reading
+// B's panels in their storage order (a row of A times NR columns at a time)
+// rather than padding A to MR rows.
+func (g *job) rowTimesPacked(threads int) {
+	k, n := g.k, g.n
+	x := make([]float32, k)
+	for p := range x {
+		if g.transA {
+			x[p] = g.a[p*g.lda]
+		} else {
+			x[p] = g.a[p]
+		}
+	}
+	nPad := roundUp(n, NR)
+	panels := nPad / NR
+	data := g.pb.data
+	alpha, beta := g.alpha, g.beta
+	parallel.For(panels, max(1, minFlopsPerThread/(2*NR*max(k, 1))), threads, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			var acc [NR]float32
+			for p0 := 0; p0 < k; p0 += KC {
+				kc := min(KC, k-p0)
+				base := p0*nPad + s*kc*NR
+				panel := data[base : base+kc*NR]
+				for p, av := range x[p0 : p0+kc] {
+					row := panel[p*NR : p*NR+NR]
+					for j := range acc {
+						acc[j] += av * row[j]
+					}
+				}
+			}
+			out := g.c[s*NR : s*NR+min(NR, n-s*NR)]
+			for j := range out {
+				if beta == 0 {
+					out[j] = alpha * acc[j]
+				} else {
+					out[j] = alpha*acc[j] + beta*out[j]
+				}
+			}
+		}
+	})
+}
+
+// dot returns the inner product of x and y[:len(x)].
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// microKernel adds alpha * a * b to the mv x nv block at the start of c
+// (leading dimension ldc), where a is an MR-row panel (kc*MR values, k-major)
+// and b an NR-column panel (kc*NR values, k-major), both zero-padded. It is
+// a variable so that a CPU-specific version can take its place.
+var microKernel = microKernelGo
+
+// microKernelGo is the portable micro-kernel. Go has no vector types and
+// its register allocator spills beyond about a dozen live floats, so it
+// covers the MR x NR block in sub-blocks of 2 rows by 3 (or 4) columns whose
+// 6 (8) accumulators stay in registers, skipping those wholly outside the
+// mv x nv region. It requires an even MR.
+func microKernelGo(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int) {
+	for r := 0; r < mv; r += 2 {
+		rows := min(2, mv-r)
+		for _, g := range colGroups {
+			if g.at >= nv {
+				break
+			}
+			cols := min(g.width, nv-g.at)
+			cc := c[r*ldc+g.at:]
+			switch g.width {
+			case 3:
+				sub2x3(kc, a[r:], b[g.at:], cc, ldc, alpha, rows, cols)
+			case 4:
+				sub2x4(kc, a[r:], b[g.at:], cc, ldc, alpha, rows, cols)
+			default:
+				sub2xN(kc, a[r:], b[g.at:], cc, ldc, alpha, rows, cols)
+			}
+		}
+	}
+}
+
+// colGroup is a run of columns of the B panel that one sub-block covers.
+type colGroup struct{ at, width int }
+
+// colGroups splits NR columns into groups of 3, ending with one of 4 (or
+// of the 1 or 2 left over).
+var colGroups = func() []colGroup {
+	var gs []colGroup
+	at := 0
+	for NR-at > 4 {
+		gs = append(gs, colGroup{at, 3})
+		at += 3
+	}
+	if at < NR {
+		gs = append(gs, colGroup{at, NR - at})
+	}
+	return gs
+}()
+
+// sub2x3 multiplies rows 0..1 of an A panel (stride MR per k step) by
+// columns 0..2 of a B panel (stride NR per k step) and adds alpha times the
+// result to the rows x cols block of c.
+func sub2x3(kc int, a, b []float32, c []float32, ldc int, alpha float32, rows, cols int) {
+	var c00, c01, c02, c10, c11, c12 float32
+	ia, ib := 0, 0
+	for p := 0; p < kc; p++ {
+		aa := a[ia : ia+2 : ia+2]
+		bb := b[ib : ib+3 : ib+3]
+		a0, a1 := aa[0], aa[1]
+		b0, b1, b2 := bb[0], bb[1], bb[2]
+		c00 += a0 * b0
+		c10 += a1 * b0
+		c01 += a0 * b1
+		c11 += a1 * b1
+		c02 += a0 * b2
+		c12 += a1 * b2
+		ia += MR
+		ib += NR
+	}
+	if rows == 2 && cols == 3 {
+		r0 := c[0:3:3]
+		r0[0] += alpha * c00
+		r0[1] += alpha * c01
+		r0[2] += alpha * c02
+		r1 := c[ldc : ldc+3 : ldc+3]
+		r1[0] += alpha * c10
+		r1[1] += alpha * c11
+		r1[2] += alpha * c12
+		return
+	}
+	acc := [2][4]float32{{c00, c01, c02}, {c10, c11, c12}}
+	store(c, ldc, alpha, &acc, rows, cols)
+}
+
+// sub2x4 is sub2x3 for four columns.
+func sub2x4(kc int, a, b []float32, c []float32, ldc int, alpha float32, rows, cols int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	ia, ib := 0, 0
+	for p := 0; p < kc; p++ {
+		aa := a[ia : ia+2 : ia+2]
+		bb := b[ib : ib+4 : ib+4]
+		a0, a1 := aa[0], aa[1]
+		b0 := bb[0]
+		c00 += a0 * b0
+		c10 += a1 * b0
+		b1 := bb[1]
+		c01 += a0 * b1
+		c11 += a1 * b1
+		b2 := bb[2]
+		c02 += a0 * b2
+		c12 += a1 * b2
+		b3 := bb[3]
+		c03 += a0 * b3
+		c13 += a1 * b3
+		ia += MR
+		ib += NR
+	}
+	if rows == 2 && cols == 4 {
+		r0 := c[0:4:4]
+		r0[0] += alpha * c00
+		r0[1] += alpha * c01
+		r0[2] += alpha * c02
+		r0[3] += alpha * c03
+		r1 := c[ldc : ldc+4 : ldc+4]
+		r1[0] += alpha * c10
+		r1[1] += alpha * c11
+		r1[2] += alpha * c12
+		r1[3] += alpha * c13
+		return
+	}
+	acc := [2][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}}
+	store(c, ldc, alpha, &acc, rows, cols)
+}
+
+// sub2xN handles a group of one or two columns (only for an NR that is not
+// split evenly by 3s and a 4).
+func sub2xN(kc int, a, b []float32, c []float32, ldc int, alpha float32, rows, cols int) {
+	var acc [2][4]float32
+	for p := 0; p < kc; p++ {
+		for i := 0; i < 2; i++ {
+			av := a[p*MR+i]
+			for j := 0; j < cols; j++ {
+				acc[i][j] += av * b[p*NR+j]
+			}
+		}
+	}
+	store(c, ldc, alpha, &acc, rows, cols)
+}
+
+// store adds alpha times the rows x cols corner of acc to c.
+func store(c []float32, ldc int, alpha float32, acc *[2][4]float32, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		row := c[i*ldc : i*ldc+cols]
+		for j := range row {
+			row[j] += alpha * acc[i][j]
+		}
+	}
+}

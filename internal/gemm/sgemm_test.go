@@ -1,0 +1,397 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// naive computes alpha*op(A)*op(B) + beta*C with a triple loop in float64,
+// the reference every test compares against.
+func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			v := float64(alpha) * s
+			if beta != 0 {
+				v += float64(beta) * float64(c[i*ldc+j])
+			}
+			out[i*n+j] = v
+		}
+	}
+	return out
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.Intn(17)-8) / 4
+	}
+	return s
+}
+
+// guard is the value written around C; a routine that writes outside its
+// region changes it.
+const guard = float32(-12345.5)
+
+type shape struct {
+	m, n, k        int
+	transA, transB bool
+	alpha, beta    float32
+	padA, padB     int // extra leading-dimension
+	padC           int
+}
+
+func shapes() []shape {
+	var out []shape
+	dims := [][3]int{
+		{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {1, 40, 300}, {40, 1, 300}, {2, 3, 4},
+		{6, 16, 1}, {7, 17, 9}, {5, 15, 257}, {13, 33, 256}, {64, 64, 64},
+		{121, 130, 70}, {250, 20, 520}, {3, 1030, 11}, {1030, 3, 11}, {37, 53, 0},
+	}
+	for i, d := range dims {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			s := shape{m: d[0], n: d[1], k: d[2], transA: tr[0], transB: tr[1], alpha: 1}
+			switch i % 4 {
+			case 1:
+				s.alpha, s.beta = 0.5, 1
+			case 2:
+				s.alpha, s.beta, s.padC = -1.5, 0.25, 3
+			case 3:
+				s.padA, s.padB, s.padC = 2, 5, 1
+			}
+			out = append(out, s)
+		}
+	}
+	out = append(out, shape{m: 9, n: 9, k: 9, alpha: 0, beta: 2, padC: 2})
+	return out
+}
+
+// operands builds random A, B and a guarded C for s.
+func operands(r *rand.Rand, s shape) (a []float32, lda int, b []float32, ldb int, c []float32, ldc, off int) {
+	ar, ac := s.m, s.k
+	if s.transA {
+		ar, ac = s.k, s.m
+	}
+	br, bc := s.k, s.n
+	if s.transB {
+		br, bc = s.n, s.k
+	}
+	lda, ldb, ldc = ac+s.padA, bc+s.padB, s.n+s.padC
+	a = randSlice(r, ar*lda)
+	b = randSlice(r, br*ldb)
+	off = 7
+	c = make([]float32, off+s.m*ldc+9)
+	for i := range c {
+		c[i] = guard
+	}
+	for i := 0; i < s.m; i++ {
+		copy(c[off+i*ldc:off+i*ldc+s.n], randSlice(r, s.n))
+	}
+	return
+}
+
+// checkC compares the m x n region of c with want and verifies that the
+// guard values around and between the rows are intact.
+func checkC(t *testing.T, s shape, c []float32, off, ldc int, want []float64) {
+	t.Helper()
+	for i := range c {
+		rel := i - off
+		in := rel >= 0 && rel < s.m*ldc && rel%ldc < s.n
+		if !in {
+			if c[i] != guard {
+				t.Fatalf("wrote %g at %d, outside C", c[i], i)
+			}
+			continue
+		}
+		w := want[(rel/ldc)*s.n+rel%ldc]
+		if d := math.Abs(float64(c[i]) - w); d > 1e-4*(1+math.Abs(w)) {
+			t.Fatalf("C[%d,%d] = %g, want %g", rel/ldc, rel%ldc, c[i], w)
+		}
+	}
+}
+
+func TestSgemm(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for _, s := range shapes() {
+		for _, threads := range []int{1, 3} {
+			name := fmt.Sprintf("%dx%dx%d_tA%v_tB%v_a%g_b%g_pad%d%d%d_t%d", s.m, s.n, s.k, s.transA, s.transB, s.alpha, s.beta, s.padA, s.padB, s.padC, threads)
+			t.Run(name, func(t *testing.T) {
+				a, lda, b, ldb, c, ldc, off := operands(r, s)
+				want := naive(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c[off:], ldc)
+				if err := Sgemm(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c[off:off+(s.m-1)*ldc+s.n], ldc, threads); err != nil {
+					t.Fatal(err)
+				}
+				checkC(t, s, c, off, ldc, want)
+			})
+		}
+	}
+}
+
+func TestSgemmPacked(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, s := range shapes() {
+		for _, which := range []string{"A", "B", "AB"} {
+			t.Run(fmt.Sprintf("%s_%dx%dx%d_tA%v_tB%v", which, s.m, s.n, s.k, s.transA, s.transB), func(t *testing.T) {
+				a, lda, b, ldb, c, ldc, off := operands(r, s)
+				want := naive(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c[off:], ldc)
+				var pa *PackedA
+				var pb *PackedB
+				var err error
+				aa, bb := a, b
+				if which != "B" {
+					if pa, err = PackA(s.transA, s.m, s.k, a, lda); err != nil {
+						t.Fatal(err)
+					}
+					aa = nil
+				}
+				if which != "A" {
+					if pb, err = PackB(s.transB, s.k, s.n, b, ldb); err != nil {
+						t.Fatal(err)
+					}
+					bb = nil
+				}
+				if err := SgemmPacked(s.transA, s.transB, s.m, s.n, s.k, s.alpha, aa, lda, pa, bb, ldb, pb, s.beta, c[off:off+(s.m-1)*ldc+s.n], ldc, 2); err != nil {
+					t.Fatal(err)
+				}
+				checkC(t, s, c, off, ldc, want)
+			})
+		}
+	}
+}
+
+func TestSgemmBatch(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	tests := []struct {
+		name                  string
+		m, n, k, batch        int
+		shareA, shareB        bool
+		transA, transB        bool
+		alpha, beta           float32
+		threads, extraStrideC int
+	}{
+		{"small", 3, 4, 5, 4, false, false, false, false, 1, 0, 1, 0},
+		{"shared A", 7, 20, 9, 3, true, false, false, true, 2, 1, 2, 5},
+		{"shared B", 30, 2, 40, 5, false, true, true, false, 1, 0.5, 4, 0},
+		{"many small", 2, 2, 2, 64, false, false, false, false, 1, 0, 2, 1},
+		{"single row", 1, 50, 30, 3, false, false, true, true, 1, 1, 2, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ar, ac := tc.m, tc.k
+			if tc.transA {
+				ar, ac = tc.k, tc.m
+			}
+			br, bc := tc.k, tc.n
+			if tc.transB {
+				br, bc = tc.n, tc.k
+			}
+			sa, sb := ar*ac, br*bc
+			if tc.shareA {
+				sa = 0
+			}
+			if tc.shareB {
+				sb = 0
+			}
+			sc := tc.m*tc.n + tc.extraStrideC
+			a := randSlice(r, sa*(tc.batch-1)+ar*ac)
+			b := randSlice(r, sb*(tc.batch-1)+br*bc)
+			c := randSlice(r, sc*(tc.batch-1)+tc.m*tc.n)
+			orig := append([]float32(nil), c...)
+			if err := SgemmBatch(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, ac, sa, b, bc, sb, tc.beta, c, tc.n, sc, tc.batch, tc.threads); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < tc.batch; i++ {
+				want := naive(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a[i*sa:], ac, b[i*sb:], bc, tc.beta, orig[i*sc:], tc.n)
+				for j, w := range want {
+					if got := c[i*sc+j]; math.Abs(float64(got)-w) > 1e-4*(1+math.Abs(w)) {
+						t.Fatalf("product %d, value %d: got %g, want %g", i, j, got, w)
+					}
+				}
+				for j := tc.m * tc.n; j < sc && i < tc.batch-1; j++ {
+					if c[i*sc+j] != orig[i*sc+j] {
+						t.Fatalf("product %d wrote past its C region at %d", i, j)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmBetaZeroIgnoresNaN checks the BLAS convention that C's old
+// contents do not matter when beta is 0.
+func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, sz := range [][3]int{{4, 5, 3}, {1, 5, 3}, {4, 1, 3}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a := make([]float32, m*k)
+		b := make([]float32, k*n)
+		for i := range a {
+			a[i] = 1
+		}
+		for i := range b {
+			b[i] = 2
+		}
+		c := make([]float32, m*n)
+		for i := range c {
+			c[i] = nan
+		}
+		if err := Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, 1); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range c {
+			if v != float32(2*k) {
+				t.Fatalf("%v: c[%d] = %g, want %d", sz, i, v, 2*k)
+			}
+		}
+	}
+}
+
+func TestSgemmErrors(t *testing.T) {
+	buf := make([]float32, 12)
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"short A", func() error { return Sgemm(false, false, 3, 2, 4, 1, buf[:11], 4, buf, 2, 0, buf, 2, 1) }},
+		{"short B", func() error { return Sgemm(false, false, 2, 3, 4, 1, buf, 4, buf[:11], 3, 0, buf, 3, 1) }},
+		{"short C", func() error { return Sgemm(false, false, 3, 4, 1, 1, buf, 1, buf, 4, 0, buf[:11], 4, 1) }},
+		{"lda too small", func() error { return Sgemm(false, false, 2, 2, 3, 1, buf, 2, buf, 2, 0, buf, 2, 1) }},
+		{"ldc too small", func() error { return Sgemm(false, false, 2, 3, 1, 1, buf, 1, buf, 3, 0, buf, 2, 1) }},
+		{"negative", func() error { return Sgemm(false, false, -1, 2, 2, 1, buf, 2, buf, 2, 0, buf, 2, 1) }},
+		{"shared C", func() error {
+			return SgemmBatch(false, false, 1, 1, 1, 1, buf, 1, 1, buf, 1, 1, 0, buf, 1, 0, 2, 1)
+		}},
+		{"batch past end", func() error {
+			return SgemmBatch(false, false, 2, 2, 2, 1, buf, 2, 4, buf, 2, 4, 0, buf, 2, 4, 4, 1)
+		}},
+		{"packed size mismatch", func() error {
+			pa, err := PackA(false, 2, 3, buf, 3)
+			if err != nil {
+				return nil
+			}
+			return SgemmPacked(false, false, 2, 2, 2, 1, nil, 0, pa, buf, 2, nil, 0, buf, 2, 1)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+// TestSgemmHandWorked checks one product worked out by hand.
+func TestSgemmHandWorked(t *testing.T) {
+	// [1 2 3; 4 5 6] * [7 8; 9 10; 11 12] = [58 64; 139 154]
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{7, 8, 9, 10, 11, 12}
+	c := []float32{1, 1, 1, 1}
+	if err := Sgemm(false, false, 2, 2, 3, 2, a, 3, b, 2, -1, c, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{115, 127, 277, 307}
+	for i := range want {
+		if c[i] != want[i] {
+			t.Fatalf("got %v, want %v", c, want)
+		}
+	}
+}
+
+func benchSgemm(bm *testing.B, size, threads int) {
+	r := rand.New(rand.NewSource(4))
+	a := randSlice(r, size*size)
+	b := randSlice(r, size*size)
+	c := make([]float32, size*size)
+	bm.ResetTimer()
+	for i := 0; i < bm.N; i++ {
+		if err := Sgemm(false, false, size, size, size, 1, a, size, b, size, 0, c, size, threads); err != nil {
+			bm.Fatal(err)
+		}
+	}
+	bm.ReportMetric(2*float64(size)*float64(size)*float64(size)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSgemm1024 measures a 1024^3 product on one and two goroutines.
+func BenchmarkSgemm1024(bm *testing.B) {
+	for _, threads := range []int{1, 2} {
+		bm.Run(fmt.Sprintf("threads=%d", threads), func(bm *testing.B) { benchSgemm(bm, 1024, threads) })
+	}
+}
+
+// TestMicroKernel checks the micro-kernel on every partial block size
+// against a plain sum, and that it writes nothing outside the block.
+func TestMicroKernel(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	kc := 7
+	a := randSlice(r, kc*MR)
+	b := randSlice(r, kc*NR)
+	ldc := NR + 3
+	for mv := 1; mv <= MR; mv++ {
+		for nv := 1; nv <= NR; nv++ {
+			c := make([]float32, MR*ldc)
+			for i := range c {
+				c[i] = guard
+			}
+			for i := 0; i < mv; i++ {
+				for j := 0; j < nv; j++ {
+					c[i*ldc+j] = 1
+				}
+			}
+			microKernelGo(kc, a, b, c, ldc, 2, mv, nv)
+			for i := 0; i < MR; i++ {
+				for j := 0; j < ldc; j++ {
+					got := c[i*ldc+j]
+					if i >= mv || j >= nv {
+						if got != guard {
+							t.Fatalf("mv=%d nv=%d: wrote c[%d][%d]", mv, nv, i, j)
+						}
+						continue
+					}
+					var s float64
+					for p := 0; p < kc; p++ {
+						s += float64(a[p*MR+i]) * float64(b[p*NR+j])
+					}
+					if want := 1 + 2*s; math.Abs(float64(got)-want) > 1e-5 {
+						t.Fatalf("mv=%d nv=%d: c[%d][%d] = %g, want %g", mv, nv, i, j, got, want)
+					}
+				}
+			}
+		}
+	}
+	// The narrow-group kernel, used only when NR leaves 1 or 2 columns.
+	for cols := 1; cols <= 2; cols++ {
+		c := make([]float32, 2*ldc)
+		sub2xN(kc, a, b, c, ldc, 1, 2, cols)
+		for i := 0; i < 2; i++ {
+			for j := 0; j < ldc; j++ {
+				var want float64
+				if j < cols {
+					for p := 0; p < kc; p++ {
+						want += float64(a[p*MR+i]) * float64(b[p*NR+j])
+					}
+				}
+				if math.Abs(float64(c[i*ldc+j])-want) > 1e-5 {
+					t.Fatalf("sub2xN cols=%d: c[%d][%d] = %g, want %g", cols, i, j, c[i*ldc+j], want)
+				}
+			}
+		}
+	}
+}
