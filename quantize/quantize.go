@@ -123,7 +123,7 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 		}
 		return nil, nil, nil, fmt.Errorf("%w (%s); quantize its float original instead", ErrAlreadyQuantized, strings.Join(ops, ", "))
 	}
-	m = proto.Clone(m).(*onnx.ModelProto)
+	m = onnx.CloneShared(m)
 	rep := &Report{Format: cfg.Format.String(), Static: cfg.Static, Quantized: map[string]int{}}
 
 	g, err := graph.New(m)

@@ -1,0 +1,134 @@
+package quantize_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onnxquant/onnxquant/internal/lightmodel"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/onnx"
+	"github.com/onnxquant/onnxquant/quantize"
+)
+
+var (
+	resnetOnce sync.Once
+	resnetPath string
+	resnetErr  error
+)
+
+// resnet50 writes light_resnet50 with seeded random weights (about 100 MB)
+// to a temporary file once per process.
+func resnet50(b *testing.B) string {
+	b.Helper()
+	resnetOnce.Do(func() {
+		m, err := onnx.Load(testenv.DataFile(b, "onnx-backend", "light", "light_resnet50.onnx"))
+		if err != nil {
+			resnetErr = err
+			return
+		}
+		full, err := lightmodel.Materialize(m, 1)
+		if err != nil {
+			resnetErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "onnxquant-bench")
+		if err != nil {
+			resnetErr = err
+			return
+		}
+		resnetPath = filepath.Join(dir, "resnet50.onnx")
+		resnetErr = onnx.Save(full, resnetPath, onnx.SaveOptions{})
+	})
+	if resnetErr != nil {
+		b.Fatal(resnetErr)
+	}
+	return resnetPath
+}
+
+// BenchmarkResNet50 times load + save alone and load + quantize + save
+// (IntegerOps dynamic, the default, and QDQ per-channel with placeholder
+// parameters) of a ResNet50-size model, and reports their ratio. Target:
+// ratio <= 2.
+func BenchmarkResNet50(b *testing.B) {
+	path := resnet50(b)
+	out := filepath.Join(filepath.Dir(path), "out.onnx")
+	m0, err := onnx.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	qdqParams := map[string]quantize.TensorParams{}
+	names, err := quantize.TensorsToCalibrate(m0, quantize.Config{Format: quantize.QDQ, PerChannel: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range names {
+		qdqParams[n] = quantize.TensorParams{Min: -4, Max: 4, HasRange: true}
+	}
+	cases := []struct {
+		name string
+		cfg  *quantize.Config
+	}{
+		{"load+save", nil},
+		{"integer-dynamic", &quantize.Config{}},
+		{"qdq-perchannel", &quantize.Config{Format: quantize.QDQ, Static: true, PerChannel: true, WeightType: 3, Params: qdqParams}},
+	}
+	var base time.Duration
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				m, err := onnx.Load(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c.cfg != nil {
+					if m, _, err = quantize.Model(m, *c.cfg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := onnx.Save(m, out, onnx.SaveOptions{Input: path}); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+			}
+			per := total / time.Duration(b.N)
+			b.ReportMetric(float64(per.Milliseconds()), "ms/model")
+			if c.cfg == nil {
+				base = per
+			} else if base > 0 {
+				b.ReportMetric(float64(per)/float64(base), "x-load+save")
+			}
+		})
+	}
+}
+
+// BenchmarkResNet50PeakRSS runs `onnxquant quantize` on the ResNet50-size
+// model as a child process and reports its peak resident memory next to
+// the model's size. Target: peak <= 2x the model.
+func BenchmarkResNet50PeakRSS(b *testing.B) {
+	path := resnet50(b)
+	bin := filepath.Join(filepath.Dir(path), "onnxquant")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/onnxquant")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(bin, "quantize", path, filepath.Join(filepath.Dir(path), "q.onnx"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		rss := float64(ru.Maxrss) * 1024
+		b.ReportMetric(rss/(1<<20), "peak-MB")
+		b.ReportMetric(float64(st.Size())/(1<<20), "model-MB")
+		b.ReportMetric(rss/float64(st.Size()), "x-model")
+	}
+}
