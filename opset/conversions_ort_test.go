@@ -3,6 +3,7 @@
 package opset
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -356,6 +357,56 @@ func convCases() []convCase {
 				return map[string]*tensor.Tensor{"y": y}
 			},
 			targets: []int64{7, 16}, change: "per-channel slope",
+		},
+		{
+			name: "BatchNormalization-6 is_test and consumed_inputs, Selu-1 defaults, Pad-1 paddings",
+			model: func() *onnxbuild.Model {
+				return onnxbuild.New(1).Input("x", f32, 1, 2, 1, 2).OutputNoShape("y", f32).OutputNoShape("s", f32).OutputNoShape("p", f32).
+					Init("sc", tensor.FromSlice([]int{2}, []float32{2, -1})).Init("b", tensor.FromSlice([]int{2}, []float32{0.5, 1})).
+					Init("m", tensor.FromSlice([]int{2}, []float32{0.25, -0.5})).Init("v", tensor.FromSlice([]int{2}, []float32{4, 0.25})).
+					Node("BatchNormalization", []string{"x", "sc", "b", "m", "v"}, []string{"y"}, attrInt("is_test", 1), attrInts("consumed_inputs", 0, 0, 0, 1, 1), attrFloat("epsilon", 0)).
+					Node("Selu", []string{"x"}, []string{"s"}).
+					Node("Pad", []string{"x"}, []string{"p"}, attrInts("paddings", 0, 0, 0, 1, 0, 0, 0, 0), attrFloat("value", -3))
+			},
+			inputs: x(1, 2, 1, 2),
+			want: func(in map[string]*tensor.Tensor) map[string]*tensor.Tensor {
+				a := tensor.As[float32](in["x"])
+				sc, b, m, v := []float64{2, -1}, []float64{0.5, 1}, []float64{0.25, -0.5}, []float64{2, 0.5} // v: square roots
+				y := tensor.New(tensor.Float32, 1, 2, 1, 2)
+				s := tensor.New(tensor.Float32, 1, 2, 1, 2)
+				p := tensor.New(tensor.Float32, 1, 2, 1, 3)
+				yd, sd, pd := tensor.As[float32](y), tensor.As[float32](s), tensor.As[float32](p)
+				for i, e := range a {
+					c := i / 2
+					yd[i] = float32(sc[c]*(float64(e)-m[c])/v[c] + b[c])
+					if e > 0 {
+						sd[i] = float32(1.0507 * float64(e))
+					} else {
+						sd[i] = float32(1.0507 * 1.6732 * (math.Exp(float64(e)) - 1))
+					}
+					pd[c*3] = -3
+					pd[c*3+1+i%2] = e
+				}
+				return map[string]*tensor.Tensor{"y": y, "s": s, "p": p}
+			},
+			targets: []int64{7, 11, 22}, change: "removed is_test=1",
+		},
+		{
+			name: "Split-1 sizes input",
+			model: func() *onnxbuild.Model {
+				return onnxbuild.New(1).Input("x", f32, 5).OutputNoShape("a", f32).OutputNoShape("b", f32).
+					Init("sizes", tensor.FromSlice([]int{2}, []int64{2, 3})).
+					Node("Split", []string{"x", "sizes"}, []string{"a", "b"}, attrInt("axis", 0))
+			},
+			inputs: x(5),
+			want: func(in map[string]*tensor.Tensor) map[string]*tensor.Tensor {
+				a := tensor.As[float32](in["x"])
+				return map[string]*tensor.Tensor{
+					"a": tensor.FromSlice([]int{2}, append([]float32(nil), a[:2]...)),
+					"b": tensor.FromSlice([]int{3}, append([]float32(nil), a[2:]...)),
+				}
+			},
+			targets: []int64{2, 13, 18}, change: "split sizes input moved to attribute",
 		},
 		{
 			name: "Tile-1 tiles and axis",
