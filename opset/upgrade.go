@@ -134,7 +134,9 @@ func Upgrade(m *onnx.ModelProto, target int64) (*Report, error) {
 		}
 	}
 
-	work := proto.Clone(m).(*onnx.ModelProto)
+	// Work on a copy (tensor bytes shared: none is written) so that m is
+	// untouched when a node is refused.
+	work := onnx.CloneShared(m)
 	g, err := graph.New(work)
 	if err != nil {
 		return nil, fmt.Errorf("opset: %w", err)
