@@ -1,0 +1,498 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/onnxquant/onnxquant/internal/parallel"
+)
+
+// Integer matrix product for the quantized operators (MatMulInteger,
+// ConvInteger, QLinearMatMul, QLinearConv, QGemm, ...):
+//
+//	C[i][j] = sum_p (op(A)[i][p] - za[i]) * (op(B)[p][j] - zb[j])
+//
+// with 8-bit signed or unsigned operands, zero points (one for the whole
+// operand, or one per row of op(A) / per column of op(B), each within
+// [-256, 256]) and an int32 result. The arithmetic is exact: every
+// difference fits in 16 bits, and the result is the true sum modulo 2^32,
+// as an int32 accumulator with two's-complement wrap-around gives it (and
+// as ONNX Runtime computes it): the true sum whenever it fits in an int32,
+// that is for K up to 33025 with the widest 8-bit ranges.
+//
+// The routine is organised like Sgemm: C is cut into tiles, K into slices
+// of ikc, and the operands are packed into panels of imr rows (A) and inr
+// columns (B) holding the zero-point-corrected values (A as int16, B as
+// pairs of columns in one int64, see isub2x8), so that the micro-kernel is
+// a plain multiply-accumulate with no correction terms. A constant operand
+// (a weight) can be packed once with PackIA or PackIB.
+
+// Int8 is the set of 8-bit integer element types the integer product reads.
+type Int8 interface{ ~int8 | ~uint8 }
+
+// Blocking parameters of the integer product: imr x inr is the block of C
+// one micro-kernel call computes, ikc the K slice of a packed panel, and imc
+// x inc the largest tile of C (imc a multiple of imr, inc of inr).
+const (
+	imr = 4
+	inr = 8
+	ikc = 512
+	imc = 64
+	inc = 512
+)
+
+// minOpsPerThread is the number of multiply-adds below which another
+// goroutine costs more than it saves.
+const minOpsPerThread = 1 << 16
+
+// maxZeroPoint bounds the magnitude of a zero point: an 8-bit value minus
+// its zero point then lies in [-511, 511], and a K slice of products sums
+// to less than 2^31 in magnitude (see isub2x8).
+const maxZeroPoint = 256
+
+// PackedIA is a left operand (m x k after any transposition) with its zero
+// points subtracted, stored in the panel layout the micro-kernel reads. It
+// is read-only once built and may be shared by goroutines.
+type PackedIA struct {
+	m, k int
+	data []int16
+}
+
+// PackedIB is a right operand (k x n after any transposition) with its zero
+// points subtracted, in panel layout. It is read-only once built.
+type PackedIB struct {
+	k, n int
+	data []int64
+}
+
+// Rows returns m, the number of rows of the packed operand.
+func (p *PackedIA) Rows() int { return p.m }
+
+// Cols returns k, the number of columns of the packed operand.
+func (p *PackedIA) Cols() int { return p.k }
+
+// Rows returns k, the number of rows of the packed operand.
+func (p *PackedIB) Rows() int { return p.k }
+
+// Cols returns n, the number of columns of the packed operand.
+func (p *PackedIB) Cols() int { return p.n }
+
+// Packed layout (as for Sgemm): for the K slice starting at p0 (length
+// kc), A's panels begin at p0*roundUp(m, imr); panel s (rows s*imr ..
+// s*imr+imr-1) holds kc*imr values at offset s*kc*imr, k-major: value
+// (i, p) at p*imr+i. Rows past m are zero. B likewise with inr columns per
+// panel, value (p, j) at p*inr+j.
+
+// checkIOperand verifies that x holds op(X), a rows x cols matrix stored
+// with leading dimension ld (transposed when trans).
+func checkIOperand(name string, trans bool, rows, cols, n, ld int) error {
+	r, c := rows, cols
+	if trans {
+		r, c = cols, rows
+	}
+	if r == 0 || c == 0 {
+		return nil
+	}
+	if ld < c {
+		return fmt.Errorf("gemm: leading dimension of %s is %d, less than its %d columns", name, ld, c)
+	}
+	if need := (r-1)*ld + c; n < need {
+		return fmt.Errorf("gemm: %s holds %d values, a %dx%d matrix with leading dimension %d needs %d", name, n, r, c, ld, need)
+	}
+	return nil
+}
+
+// checkZeroPoints verifies a zero-point list: empty (all 0), one value, or
+// one per row (column) of the operand.
+func checkZeroPoints(name string, z []int32, per int) error {
+	if len(z) > 1 && len(z) != per {
+		return fmt.Errorf("gemm: %s has %d zero points, want 1 or %d", name, len(z), per)
+	}
+	for _, v := range z {
+		if v < -maxZeroPoint || v > maxZeroPoint {
+			return fmt.Errorf("gemm: %s zero point %d out of range", name, v)
+		}
+	}
+	return nil
+}
+
+// zeroPointAt returns the zero point of row (column) i.
+func zeroPointAt(z []int32, i int) int16 {
+	switch len(z) {
+	case 0:
+		return 0
+	case 1:
+		return int16(z[0])
+	}
+	return int16(z[i])
+}
+
+// PackIA packs op(A) - za, an m x k matrix: A itself (stored m x k with
+// leading dimension lda) when transA is false, else the transpose of A
+// stored k x m. za holds no value (zero), one value, or one per row of
+// op(A).
+func PackIA[T Int8](transA bool, m, k int, a []T, lda int, za []int32) (*PackedIA, error) {
+	if m < 0 || k < 0 {
+		return nil, fmt.Errorf("gemm: PackIA: negative size %dx%d", m, k)
+	}
+	if err := checkIOperand("A", transA, m, k, len(a), lda); err != nil {
+		return nil, err
+	}
+	if err := checkZeroPoints("A", za, m); err != nil {
+		return nil, err
+	}
+	mPad := roundUp(m, imr)
+	p := &PackedIA{m: m, k: k, data: make([]int16, mPad*k)}
+	for p0 := 0; p0 < k; p0 += ikc {
+		kc := min(ikc, k-p0)
+		packIA(p.data[p0*mPad:p0*mPad+mPad*kc], transA, a, lda, za, 0, m, p0, kc)
+	}
+	return p, nil
+}
+
+// PackIB packs op(B) - zb, a k x n matrix: B itself (stored k x n with
+// leading dimension ldb) when transB is false, else the transpose of B
+// stored n x k. zb holds no value (zero), one value, or one per column of
+// op(B).
+func PackIB[T Int8](transB bool, k, n int, b []T, ldb int, zb []int32) (*PackedIB, error) {
+	if k < 0 || n < 0 {
+		return nil, fmt.Errorf("gemm: PackIB: negative size %dx%d", k, n)
+	}
+	if err := checkIOperand("B", transB, k, n, len(b), ldb); err != nil {
+		return nil, err
+	}
+	if err := checkZeroPoints("B", zb, n); err != nil {
+		return nil, err
+	}
+	nPad := roundUp(n, inr)
+	p := &PackedIB{k: k, n: n, data: make([]int64, nPad/2*k)}
+	for p0 := 0; p0 < k; p0 += ikc {
+		kc := min(ikc, k-p0)
+		packIB(p.data[p0*nPad/2:(p0+kc)*nPad/2], transB, b, ldb, zb, p0, kc, 0, n)
+	}
+	return p, nil
+}
+
+// packIA writes rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) minus
+// the row zero points to dst as ceil(mc/imr) panels, zero-padding the last.
+func packIA[T Int8](dst []int16, trans bool, a []T, lda int, za []int32, i0, mc, p0, kc int) {
+	for s := 0; s < mc; s += imr {
+		panel := dst[(s/imr)*kc*imr : (s/imr+1)*kc*imr]
+		rows := min(imr, mc-s)
+		for i := 0; i < rows; i++ {
+			z := zeroPointAt(za, i0+s+i)
+			if !trans {
+				row := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kc]
+				for p, v := range row {
+					panel[p*imr+i] = int16(v) - z
+				}
+			} else {
+				col := i0 + s + i
+				for p := 0; p < kc; p++ {
+					panel[p*imr+i] = int16(a[(p0+p)*lda+col]) - z
+				}
+			}
+		}
+		if rows < imr {
+			for p := 0; p < kc; p++ {
+				clear(panel[p*imr+rows : p*imr+imr])
+			}
+		}
+	}
+}
+
+// packIB writes rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) minus
+// the column zero points to dst as ceil(nc/inr) panels, zero-padding the
+// last. Each k step of a panel holds inr/2 int64 values, value q carrying
+// columns 2q and 2q+1 as lo + hi*2^32 (see isub2x8).
+func packIB[T Int8](dst []int64, trans bool, b []T, ldb int, zb []int32, p0, kc, j0, nc int) {
+	const pairs = inr / 2
+	var zbuf [inr]int64
+	var vals [inr]int64
+	for s := 0; s < nc; s += inr {
+		panel := dst[(s/inr)*kc*pairs : (s/inr+1)*kc*pairs]
+		cols := min(inr, nc-s)
+		for j := 0; j < cols; j++ {
+			zbuf[j] = int64(zeroPointAt(zb, j0+s+j))
+		}
+		for p := 0; p < kc; p++ {
+			if !trans {
+				src := b[(p0+p)*ldb+j0+s : (p0+p)*ldb+j0+s+cols]
+				for j, v := range src {
+					vals[j] = int64(v) - zbuf[j]
+				}
+			} else {
+				for j := 0; j < cols; j++ {
+					vals[j] = int64(b[(j0+s+j)*ldb+p0+p]) - zbuf[j]
+				}
+			}
+			for j := cols; j < inr; j++ {
+				vals[j] = 0
+			}
+			out := panel[p*pairs : p*pairs+pairs : p*pairs+pairs]
+			for q := range out {
+				out[q] = vals[2*q] + vals[2*q+1]<<32
+			}
+		}
+	}
+}
+
+// Igemm computes C = (op(A) - za) * (op(B) - zb) for row-major 8-bit
+// matrices into the int32 matrix C (m x n, leading dimension ldc; its
+// previous contents are overwritten, values outside the m x n region are
+// not touched). op(A) is m x k: A stored m x k with leading dimension lda,
+// or its transpose (A stored k x m) when transA is true; likewise op(B) is
+// k x n. za holds no value (all zero), one value, or one per row of op(A);
+// zb none, one, or one per column of op(B). threads bounds the goroutines
+// used (<= 0 means GOMAXPROCS). It returns an error when a slice is too
+// short for the sizes given or a zero-point list has the wrong length.
+func Igemm[TA, TB Int8](transA, transB bool, m, n, k int, a []TA, lda int, za []int32, b []TB, ldb int, zb []int32, c []int32, ldc int, threads int) error {
+	return IgemmPacked(transA, transB, m, n, k, a, lda, za, nil, b, ldb, zb, nil, c, ldc, threads)
+}
+
+// IgemmPacked computes the product of Igemm where either operand may come
+// pre-packed: pass pa to use a packed A (a, lda and za are then ignored),
+// pb to use a packed B (b, ldb and zb ignored). m, n and k must agree with
+// the packed operands.
+func IgemmPacked[TA, TB Int8](transA, transB bool, m, n, k int, a []TA, lda int, za []int32, pa *PackedIA, b []TB, ldb int, zb []int32, pb *PackedIB, c []int32, ldc int, threads int) error {
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("gemm: negative size m=%d n=%d k=%d", m, n, k)
+	}
+	if pa != nil && (pa.m != m || pa.k != k) {
+		return fmt.Errorf("gemm: packed A is %dx%d, the product needs %dx%d", pa.m, pa.k, m, k)
+	}
+	if pb != nil && (pb.k != k || pb.n != n) {
+		return fmt.Errorf("gemm: packed B is %dx%d, the product needs %dx%d", pb.k, pb.n, k, n)
+	}
+	if pa == nil {
+		if err := checkIOperand("A", transA, m, k, len(a), lda); err != nil {
+			return err
+		}
+		if err := checkZeroPoints("A", za, m); err != nil {
+			return err
+		}
+	}
+	if pb == nil {
+		if err := checkIOperand("B", transB, k, n, len(b), ldb); err != nil {
+			return err
+		}
+		if err := checkZeroPoints("B", zb, n); err != nil {
+			return err
+		}
+	}
+	if err := checkIOperand("C", false, m, n, len(c), ldc); err != nil {
+		return err
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	g := &ijob[TA, TB]{
+		m: m, n: n, k: k,
+		transA: transA, a: a, lda: lda, za: za, pa: pa,
+		transB: transB, b: b, ldb: ldb, zb: zb, pb: pb,
+		c: c, ldc: ldc,
+	}
+	g.run(threads)
+	return nil
+}
+
+// ijob is one validated integer product.
+type ijob[TA, TB Int8] struct {
+	m, n, k int
+
+	transA bool
+	a      []TA
+	lda    int
+	za     []int32
+	pa     *PackedIA
+
+	transB bool
+	b      []TB
+	ldb    int
+	zb     []int32
+	pb     *PackedIB
+
+	c   []int32
+	ldc int
+
+	mc, nc         int
+	mTiles, nTiles int
+}
+
+// iworkspace holds one goroutine's packing buffers.
+type iworkspace struct {
+	a []int16
+	b []int64
+}
+
+var iworkspaces = sync.Pool{New: func() any { return new(iworkspace) }}
+
+func (g *ijob[TA, TB]) run(threads int) {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	ops := float64(g.m) * float64(g.n) * float64(max(g.k, 1))
+	if maxT := int(ops/minOpsPerThread) + 1; threads > maxT {
+		threads = maxT
+	}
+	g.chooseTiles(threads)
+	tiles := g.mTiles * g.nTiles
+	threads = min(threads, tiles)
+	if threads <= 1 {
+		ws := iworkspaces.Get().(*iworkspace)
+		for t := 0; t < tiles; t++ {
+			g.tile(ws, t)
+		}
+		iworkspaces.Put(ws)
+		return
+	}
+	var next atomic.Int64
+	parallel.For(threads, 1, threads, func(lo, hi int) {
+		ws := iworkspaces.Get().(*iworkspace)
+		for w := lo; w < hi; w++ {
+			for {
+				t := int(next.Add(1) - 1)
+				if t >= tiles {
+					break
+				}
+				g.tile(ws, t)
+			}
+		}
+		iworkspaces.Put(ws)
+	})
+}
+
+// chooseTiles picks evenly sized tiles of at most imc x inc, at least as
+// many as threads when the matrix allows it.
+func (g *ijob[TA, TB]) chooseTiles(threads int) {
+	mt := (g.m + imc - 1) / imc
+	nt := (g.n + inc - 1) / inc
+	if mt*nt < threads {
+		want := (threads + mt - 1) / mt
+		nt = min(max(nt, want), (g.n+inr-1)/inr)
+		if mt*nt < threads {
+			want = (threads + nt - 1) / nt
+			mt = min(max(mt, want), (g.m+imr-1)/imr)
+		}
+	}
+	g.mc = roundUp((g.m+mt-1)/mt, imr)
+	g.nc = roundUp((g.n+nt-1)/nt, inr)
+	g.mTiles = (g.m + g.mc - 1) / g.mc
+	g.nTiles = (g.n + g.nc - 1) / g.nc
+}
+
+// tile computes tile t of C (row tile t/nTiles, column tile t%nTiles).
+func (g *ijob[TA, TB]) tile(ws *iworkspace, t int) {
+	i0 := (t / g.nTiles) * g.mc
+	j0 := (t % g.nTiles) * g.nc
+	mc := min(g.mc, g.m-i0)
+	nc := min(g.nc, g.n-j0)
+	c := g.c[i0*g.ldc+j0:]
+	for i := 0; i < mc; i++ {
+		clear(c[i*g.ldc : i*g.ldc+nc])
+	}
+	if g.k == 0 {
+		return
+	}
+	if g.pa == nil {
+		if need := roundUp(g.mc, imr) * min(ikc, g.k); len(ws.a) < need {
+			ws.a = make([]int16, need)
+		}
+	}
+	if g.pb == nil {
+		if need := roundUp(g.nc, inr) / 2 * min(ikc, g.k); len(ws.b) < need {
+			ws.b = make([]int64, need)
+		}
+	}
+	for p0 := 0; p0 < g.k; p0 += ikc {
+		kc := min(ikc, g.k-p0)
+		var ap []int16
+		var bp []int64
+		if g.pa != nil {
+			base := p0*roundUp(g.m, imr) + (i0/imr)*kc*imr
+			ap = g.pa.data[base : base+roundUp(mc, imr)*kc]
+		} else {
+			ap = ws.a[:roundUp(mc, imr)*kc]
+			packIA(ap, g.transA, g.a, g.lda, g.za, i0, mc, p0, kc)
+		}
+		if g.pb != nil {
+			base := (p0*roundUp(g.n, inr) + (j0/inr)*kc*inr) / 2
+			bp = g.pb.data[base : base+roundUp(nc, inr)/2*kc]
+		} else {
+			bp = ws.b[:roundUp(nc, inr)/2*kc]
+			packIB(bp, g.transB, g.b, g.ldb, g.zb, p0, kc, j0, nc)
+		}
+		for jr := 0; jr < nc; jr += inr {
+			nv := min(inr, nc-jr)
+			bPanel := bp[(jr/inr)*kc*inr/2 : (jr/inr+1)*kc*inr/2]
+			for ir := 0; ir < mc; ir += imr {
+				mv := min(imr, mc-ir)
+				aPanel := ap[(ir/imr)*kc*imr : (ir/imr+1)*kc*imr]
+				iMicroKernel(kc, aPanel, bPanel, c[ir*g.ldc+jr:], g.ldc, mv, nv)
+			}
+		}
+	}
+}
+
+// iMicroKernel adds a*b to the mv x nv block at the start of c (leading
+// dimension ldc), where a is an imr-row panel and b an inr-column panel of
+// kc steps each. It covers the block two rows at a time.
+func iMicroKernel(kc int, a []int16, b []int64, c []int32, ldc int, mv, nv int) {
+	for r := 0; r < mv; r += 2 {
+		isub2x8(kc, a[r:], b, c[r*ldc:], ldc, min(2, mv-r), nv)
+	}
+}
+
+// isub2x8 multiplies rows 0..1 of an A panel (stride imr per k step) by the
+// eight columns of a B panel and adds the rows x cols corner of the result
+// to c.
+//
+// B holds two columns per int64 (lo + hi*2^32), so one 64-bit multiply by
+// an A value yields a*lo + a*hi*2^32: two products for the price of one.
+// The sums over the K slice, S_lo and S_hi, stay below 2^31 in magnitude
+// (at most ikc products of magnitude <= 511^2 < 2^18), so the int64
+// accumulator S_lo + S_hi*2^32 is exact, its low 32 bits read as a signed
+// number are S_lo, and S_hi is what remains above them. Slices are added
+// to C in int32, wrapping as an int32 accumulator would.
+func isub2x8(kc int, a []int16, b []int64, c []int32, ldc int, rows, cols int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 int64
+	a = a[:(kc-1)*imr+2]
+	b = b[:kc*4]
+	ia := 0
+	for p := 0; p < kc; p++ {
+		bb := b[p*4 : p*4+4 : p*4+4]
+		a0, a1 := int64(a[ia]), int64(a[ia+1])
+		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		ia += imr
+	}
+	var out [2][8]int32
+	split := func(acc int64, row []int32, q int) {
+		lo := int32(acc)
+		row[2*q] = lo
+		row[2*q+1] = int32((acc - int64(lo)) >> 32)
+	}
+	split(c00, out[0][:], 0)
+	split(c01, out[0][:], 1)
+	split(c02, out[0][:], 2)
+	split(c03, out[0][:], 3)
+	split(c10, out[1][:], 0)
+	split(c11, out[1][:], 1)
+	split(c12, out[1][:], 2)
+	split(c13, out[1][:], 3)
+	for i := 0; i < rows; i++ {
+		row := c[i*ldc : i*ldc+cols]
+		for j := range row {
+			row[j] += out[i][j]
+		}
+	}
+}
