@@ -15,7 +15,7 @@ const (
 
 // DefaultMaxOpset is the highest opset version an operator registered without
 // an explicit MaxOpset is trusted to run.
-const DefaultMaxOpset = 25
+const DefaultMaxOpset = 27
 
 // Op describes one operator the engine can run.
 type Op struct {
