@@ -76,9 +76,11 @@ type Config struct {
 	// ReduceRange quantizes weights to 7 bits, avoiding the saturation of
 	// uint8 x int8 products on AVX2 CPUs without VNNI.
 	ReduceRange bool
-	// FuseDynamic emits one DynamicQuantizeLinear per dynamically quantized
-	// activation (opset >= 11) instead of the spelled-out ReduceMin/ReduceMax
-	// computation.
+	// FuseDynamic raises an opset-10 model to opset 11 so that dynamic
+	// activation quantization is one DynamicQuantizeLinear instead of the
+	// spelled-out ReduceMin/ReduceMax computation. (Models below opset 10
+	// are always raised to 11, and models at 11 or above always use the
+	// fused operator.)
 	FuseDynamic bool
 	// NodesToQuantize, when not empty, limits quantization to these nodes.
 	NodesToQuantize []string

@@ -182,13 +182,16 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 }
 
 // requiredOpset returns the default-domain opset the configuration needs.
+// Quantization operators start at opset 10, but opset 10 lacks
+// DynamicQuantizeLinear and Round (and ONNX Runtime's optimizer inserts
+// Round when it fuses a float Gemm behind DequantizeLinear), so models are
+// raised to 11. A model already at opset 10 stays there unless FuseDynamic
+// asks for the fused operator: dynamic quantization is then spelled out, as
+// the reference tool does without force_fusions.
 func requiredOpset(cfg *Config, have int64) int64 {
-	need := int64(10)
-	if cfg.Format == IntegerOps && !cfg.Static && cfg.FuseDynamic {
-		need = 11
-	}
-	if cfg.Format == QLinearOps && !cfg.Static {
-		need = 11 // DynamicQuantizeLinear for the inputs
+	need := int64(11)
+	if have == 10 && !cfg.FuseDynamic {
+		need = 10
 	}
 	if cfg.Format == QDQ && cfg.PerChannel {
 		need = 13
