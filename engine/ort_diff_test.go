@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/onnxquant/onnxquant/engine"
 	"github.com/onnxquant/onnxquant/engine/ort"
 	"github.com/onnxquant/onnxquant/internal/modelzoo"
@@ -74,27 +76,62 @@ func scaledError(got, want *tensor.Tensor) (float64, error) {
 	return maxDiff / scale, nil
 }
 
+// decisionOutputs are outputs computed by a hard decision on a continuous
+// tensor: M-LSD's scores keep a pixel only where it equals its 3x3 max
+// (peak picking), so a last-bit difference in two neighbouring values can
+// flip a peak. For those the continuous tensor is held to the 1e-4 rule and
+// the output itself to at most one flipped element in 10,000.
+var decisionOutputs = map[string]map[string]string{
+	"mlsd-tiny-320-nhwc.onnx": {"scores": "WireFrameModel_with_alpha/Decoder/Sigmoid_4:0"},
+}
+
 // TestDifferentialAgainstORT runs every shared model in the engine and in
-// ONNX Runtime on the same seeded inputs and requires the outputs to agree
-// within 1e-4 of each output's scale (integers exactly).
+// ONNX Runtime on the same inputs, real ones where the model takes images,
+// digits or audio (a shared photo, the first digit, a window of speech) and
+// seeded random ones otherwise, and requires the outputs to agree within
+// 1e-4 of each output's scale (integers exactly).
 func TestDifferentialAgainstORT(t *testing.T) {
 	for _, path := range testenv.Models(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(42, 7))
-			inputs, err := modelzoo.Inputs(path, rng)
+			inputs, real, err := modelzoo.RealInputs(path, testenv.DataDir(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ref := ortSession(t, path)
-			want, err := ref.Run(inputs, nil)
-			if err != nil {
-				t.Fatalf("ONNX Runtime: %v", err)
+			if !real {
+				rng := rand.New(rand.NewPCG(42, 7))
+				if inputs, err = modelzoo.Inputs(path, rng); err != nil {
+					t.Fatal(err)
+				}
 			}
+			t.Logf("real inputs: %v", real)
 			m, err := onnx.Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sess, err := engine.New(m, engine.Options{Threads: 2})
+			decisions := decisionOutputs[filepath.Base(path)]
+			var extra []string
+			ormodel := proto.Clone(m).(*onnx.ModelProto)
+			for _, cont := range decisions {
+				extra = append(extra, cont)
+				ormodel.Graph.Output = append(ormodel.Graph.Output, &onnx.ValueInfoProto{Name: proto.String(cont)})
+			}
+			b, err := proto.Marshal(ormodel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ort.LibraryPath(); err != nil {
+				testenv.Unavailable(t, "ONNX Runtime: %v", err)
+			}
+			ref, err := ort.NewSession(b, ort.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ref.Close()
+			want, err := ref.Run(inputs, nil)
+			if err != nil {
+				t.Fatalf("ONNX Runtime: %v", err)
+			}
+			sess, err := engine.New(m, engine.Options{Threads: 2, ExtraOutputs: extra})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,10 +151,39 @@ func TestDifferentialAgainstORT(t *testing.T) {
 					continue
 				}
 				t.Logf("output %-30q %v: max error / scale = %.3g", name, w.Shape, e)
+				if _, ok := decisions[name]; ok {
+					flips := countDiffering(g, w, 1e-4)
+					t.Logf("decision output %q: %d of %d elements differ", name, flips, w.Len())
+					if flips*10000 > w.Len() {
+						t.Errorf("output %q: %d of %d elements differ from ONNX Runtime (more than 1 in 10,000)", name, flips, w.Len())
+					}
+					continue
+				}
 				if e > 1e-4 {
 					t.Errorf("output %q differs from ONNX Runtime: max error / scale = %.3g > 1e-4", name, e)
 				}
 			}
 		})
 	}
+}
+
+// countDiffering counts the elements of got that differ from want by more
+// than tol times want's largest magnitude.
+func countDiffering(got, want *tensor.Tensor, tol float64) int {
+	g, err1 := floats64(got)
+	w, err2 := floats64(want)
+	if err1 != nil || err2 != nil || len(g) != len(w) {
+		return len(w)
+	}
+	var scale float64
+	for _, v := range w {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	n := 0
+	for i := range w {
+		if math.Abs(g[i]-w[i]) > tol*scale {
+			n++
+		}
+	}
+	return n
 }
