@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 GO ?= $(if $(wildcard /usr/local/go/bin/go),/usr/local/go/bin/go,go)
-APT_PACKAGES := protobuf-compiler python3-onnx
+APT_PACKAGES := protobuf-compiler python3-onnx chromium
 TEST_LOG := .cache/go-test.log
 
 .PHONY: all setup setup-apt setup-ort test build
@@ -13,7 +13,8 @@ TEST_LOG := .cache/go-test.log
 all: build
 
 # setup installs ONNX Runtime into .cache/onnxruntime and the Debian
-# packages used by developers' cross-checks (protoc, Python's onnx).
+# packages used by developers' cross-checks (protoc, Python's onnx) and by
+# the HTML report test (headless Chromium).
 setup: setup-ort setup-apt
 
 setup-ort:
@@ -23,6 +24,7 @@ setup-apt:
 	@missing=""; \
 	command -v protoc >/dev/null 2>&1 || missing="$$missing protobuf-compiler"; \
 	/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || missing="$$missing python3-onnx"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "warning: not root, not installing:$$missing (apt-get install -y$$missing)" >&2; \
