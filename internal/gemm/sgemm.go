@@ -11,9 +11,11 @@
 // used many times (a constant weight) can be packed once with PackA or
 // PackB and passed to SgemmPacked.
 //
-// The micro-kernel is written in portable Go; it is a single function so
-// that an assembly version for a given CPU can replace it without touching
-// the blocking, packing or threading.
+// The micro-kernel is a single function so that an assembly version for a
+// given CPU replaces it without touching the blocking, packing or
+// threading: on amd64 an AVX2+FMA kernel (sgemm_amd64.s) is chosen at start
+// when the CPU supports it, and the portable Go kernel serves elsewhere and
+// in builds with the purego tag.
 package gemm
 
 import (
@@ -148,7 +150,14 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 	for s := 0; s < nc; s += NR {
 		panel := dst[(s/NR)*kc*NR : (s/NR+1)*kc*NR]
 		cols := min(NR, nc-s)
-		if !trans {
+		if !trans && cols == NR {
+			// Whole panels: fixed-size copies, which compile to vector moves
+			// rather than a call per row.
+			for p := 0; p < kc; p++ {
+				off := (p0+p)*ldb + j0 + s
+				*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(b[off : off+NR])
+			}
+		} else if !trans {
 			for p := 0; p < kc; p++ {
 				src := b[(p0+p)*ldb+j0+s : (p0+p)*ldb+j0+s+cols]
 				copy(panel[p*NR:p*NR+cols], src)
@@ -373,18 +382,20 @@ func (g *job) run(threads int) {
 	})
 }
 
-// chooseTiles picks tile sizes: as large as MC x NC allows, evenly sized,
-// and small enough that there are at least as many tiles as threads.
+// chooseTiles picks tile sizes. A tile spans all rows of C when that
+// leaves enough tiles to keep the goroutines busy, so that each K slice of
+// B is packed once and then multiplied by every row block of A; otherwise
+// N is cut first (at most NC columns per tile), and M only when N is too
+// narrow to give every goroutine a tile.
 func (g *job) chooseTiles(threads int) {
-	mt := (g.m + MC - 1) / MC
+	mt := 1
 	nt := (g.n + NC - 1) / NC
-	if need := threads; g.batch*mt*nt < need {
-		// Split N first: it keeps the B panels' width and A is packed per tile.
-		want := (need + g.batch*mt - 1) / (g.batch * mt)
+	if g.batch*nt < threads {
+		want := (threads + g.batch - 1) / g.batch
 		nt = min(max(nt, want), (g.n+NR-1)/NR)
-		if g.batch*mt*nt < need {
-			want = (need + g.batch*nt - 1) / (g.batch * nt)
-			mt = min(max(mt, want), (g.m+MR-1)/MR)
+		if g.batch*nt < threads {
+			want = (threads + g.batch*nt - 1) / (g.batch * nt)
+			mt = min(want, (g.m+MR-1)/MR)
 		}
 	}
 	g.mc = roundUp((g.m+mt-1)/mt, MR)
@@ -394,22 +405,24 @@ func (g *job) chooseTiles(threads int) {
 }
 
 // tile computes tile t of C: the batch index, then the row tile, then the
-// column tile.
+// column tile. For each K slice it packs the tile's columns of B once and
+// runs through the tile's rows in blocks of at most MC (the A block stays
+// in the core's L2 cache, the B panel of a micro-kernel call in L1).
 func (g *job) tile(ws *workspace, t int) {
 	bi := t / (g.mTiles * g.nTiles)
 	t -= bi * g.mTiles * g.nTiles
 	i0 := (t / g.nTiles) * g.mc
 	j0 := (t % g.nTiles) * g.nc
-	mc := min(g.mc, g.m-i0)
+	mt := min(g.mc, g.m-i0)
 	nc := min(g.nc, g.n-j0)
 	c := g.c[bi*g.strideC+i0*g.ldc+j0:]
-	scale(c, g.ldc, mc, nc, g.beta)
+	scale(c, g.ldc, mt, nc, g.beta)
 
 	var a, b []float32
 	if g.pa == nil {
 		a = g.a[bi*g.strideA:]
-		if need := roundUp(mc, MR) * KC; len(ws.a) < need {
-			ws.a = make([]float32, roundUp(g.mc, MR)*KC)
+		if need := min(roundUp(mt, MR), MC) * KC; len(ws.a) < need {
+			ws.a = make([]float32, need)
 		}
 	}
 	if g.pb == nil {
@@ -420,14 +433,7 @@ func (g *job) tile(ws *workspace, t int) {
 	}
 	for p0 := 0; p0 < g.k; p0 += KC {
 		kc := min(KC, g.k-p0)
-		var ap, bp []float32
-		if g.pa != nil {
-			base := p0*roundUp(g.m, MR) + (i0/MR)*kc*MR
-			ap = g.pa.data[base : base+roundUp(mc, MR)*kc]
-		} else {
-			ap = ws.a[:roundUp(mc, MR)*kc]
-			packA(ap, g.transA, a, g.lda, i0, mc, p0, kc)
-		}
+		var bp []float32
 		if g.pb != nil {
 			base := p0*roundUp(g.n, NR) + (j0/NR)*kc*NR
 			bp = g.pb.data[base : base+roundUp(nc, NR)*kc]
@@ -435,13 +441,25 @@ func (g *job) tile(ws *workspace, t int) {
 			bp = ws.b[:roundUp(nc, NR)*kc]
 			packB(bp, g.transB, b, g.ldb, p0, kc, j0, nc)
 		}
-		for jr := 0; jr < nc; jr += NR {
-			nv := min(NR, nc-jr)
-			bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
-			for ir := 0; ir < mc; ir += MR {
-				mv := min(MR, mc-ir)
-				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
-				microKernel(kc, aPanel, bPanel, c[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
+		for ic := 0; ic < mt; ic += MC {
+			mc := min(MC, mt-ic)
+			var ap []float32
+			if g.pa != nil {
+				base := p0*roundUp(g.m, MR) + ((i0+ic)/MR)*kc*MR
+				ap = g.pa.data[base : base+roundUp(mc, MR)*kc]
+			} else {
+				ap = ws.a[:roundUp(mc, MR)*kc]
+				packA(ap, g.transA, a, g.lda, i0+ic, mc, p0, kc)
+			}
+			cb := c[ic*g.ldc:]
+			for jr := 0; jr < nc; jr += NR {
+				nv := min(NR, nc-jr)
+				bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
+				for ir := 0; ir < mc; ir += MR {
+					mv := min(MR, mc-ir)
+					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+					microKernel(kc, aPanel, bPanel, cb[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
+				}
 			}
 		}
 	}
@@ -604,8 +622,18 @@ func dot(x, y []float32) float32 {
 // microKernel adds alpha * a * b to the mv x nv block at the start of c
 // (leading dimension ldc), where a is an MR-row panel (kc*MR values, k-major)
 // and b an NR-column panel (kc*NR values, k-major), both zero-padded. It is
-// a variable so that a CPU-specific version can take its place.
+// a variable so that a CPU-specific version can take its place (see
+// sgemm_amd64.go, which installs the AVX2+FMA kernel at start when the CPU
+// has it; builds with the purego tag keep the portable kernel).
 var microKernel = microKernelGo
+
+// kernelName names the float micro-kernel in use, for Kernel.
+var kernelName = "portable Go"
+
+// Kernel names the float32 micro-kernel this process uses: "avx2+fma 6x16"
+// on amd64 CPUs with AVX2 and FMA (unless built with the purego tag), else
+// "portable Go".
+func Kernel() string { return kernelName }
 
 // microKernelGo is the portable micro-kernel. Go has no vector types and
 // its register allocator spills beyond about a dozen live floats, so it

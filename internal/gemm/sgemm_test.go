@@ -336,46 +336,84 @@ func BenchmarkSgemm1024(bm *testing.B) {
 	}
 }
 
-// TestMicroKernel checks the micro-kernel on every partial block size
-// against a plain sum, and that it writes nothing outside the block.
+// microKernels lists the micro-kernels this build can run: the portable
+// one always, and the one chosen at start when it differs (the AVX2+FMA
+// kernel on amd64 CPUs that have it, unless built with the purego tag).
+func microKernels() map[string]func(int, []float32, []float32, []float32, int, float32, int, int) {
+	ks := map[string]func(int, []float32, []float32, []float32, int, float32, int, int){"go": microKernelGo}
+	if Kernel() != "portable Go" {
+		ks[Kernel()] = microKernel
+	}
+	return ks
+}
+
+// TestMicroKernel checks every micro-kernel on every partial block size
+// and on K lengths around the assembly's 4-step unrolling against a plain
+// float64 sum, and that it writes nothing outside the block: C sits in a
+// larger buffer whose other values (the columns past the block up to ldc,
+// the rows below, and guard bands before and after) must keep their value.
+// The operands are multiples of 1/4 in [-2, 2], so every sum is exact in
+// float32 and the comparison is exact.
 func TestMicroKernel(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	kc := 7
-	a := randSlice(r, kc*MR)
-	b := randSlice(r, kc*NR)
-	ldc := NR + 3
-	for mv := 1; mv <= MR; mv++ {
-		for nv := 1; nv <= NR; nv++ {
-			c := make([]float32, MR*ldc)
-			for i := range c {
-				c[i] = guard
-			}
-			for i := 0; i < mv; i++ {
-				for j := 0; j < nv; j++ {
-					c[i*ldc+j] = 1
-				}
-			}
-			microKernelGo(kc, a, b, c, ldc, 2, mv, nv)
-			for i := 0; i < MR; i++ {
-				for j := 0; j < ldc; j++ {
-					got := c[i*ldc+j]
-					if i >= mv || j >= nv {
-						if got != guard {
-							t.Fatalf("mv=%d nv=%d: wrote c[%d][%d]", mv, nv, i, j)
+	const band = 37
+	for name, kern := range microKernels() {
+		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 13, 256} {
+			a := randSlice(r, kc*MR)
+			b := randSlice(r, kc*NR)
+			ldc := NR + 3
+			for mv := 1; mv <= MR; mv++ {
+				for nv := 1; nv <= NR; nv++ {
+					buf := make([]float32, band+MR*ldc+band)
+					for i := range buf {
+						buf[i] = guard
+					}
+					c := buf[band : band+MR*ldc]
+					for i := 0; i < mv; i++ {
+						for j := 0; j < nv; j++ {
+							c[i*ldc+j] = float32(i - j)
 						}
-						continue
 					}
-					var s float64
-					for p := 0; p < kc; p++ {
-						s += float64(a[p*MR+i]) * float64(b[p*NR+j])
+					// Give the kernel only the slice a caller would: up to the
+					// last value of the block.
+					kern(kc, a, b, c[:(mv-1)*ldc+nv], ldc, 2, mv, nv)
+					for i, v := range buf[:band] {
+						if v != guard {
+							t.Fatalf("%s kc=%d mv=%d nv=%d: wrote %d values before C", name, kc, mv, nv, band-i)
+						}
 					}
-					if want := 1 + 2*s; math.Abs(float64(got)-want) > 1e-5 {
-						t.Fatalf("mv=%d nv=%d: c[%d][%d] = %g, want %g", mv, nv, i, j, got, want)
+					for i, v := range buf[band+MR*ldc:] {
+						if v != guard {
+							t.Fatalf("%s kc=%d mv=%d nv=%d: wrote past C (+%d)", name, kc, mv, nv, i)
+						}
+					}
+					for i := 0; i < MR; i++ {
+						for j := 0; j < ldc; j++ {
+							got := c[i*ldc+j]
+							if i >= mv || j >= nv {
+								if got != guard {
+									t.Fatalf("%s kc=%d mv=%d nv=%d: wrote c[%d][%d]", name, kc, mv, nv, i, j)
+								}
+								continue
+							}
+							var s float64
+							for p := 0; p < kc; p++ {
+								s += float64(a[p*MR+i]) * float64(b[p*NR+j])
+							}
+							if want := float64(i-j) + 2*s; float64(got) != want {
+								t.Fatalf("%s kc=%d mv=%d nv=%d: c[%d][%d] = %g, want %g", name, kc, mv, nv, i, j, got, want)
+							}
+						}
 					}
 				}
 			}
 		}
 	}
+	r = rand.New(rand.NewSource(6))
+	kc := 7
+	a := randSlice(r, kc*MR)
+	b := randSlice(r, kc*NR)
+	ldc := NR + 3
 	// The narrow-group kernel, used only when NR leaves 1 or 2 columns.
 	for cols := 1; cols <= 2; cols++ {
 		c := make([]float32, 2*ldc)

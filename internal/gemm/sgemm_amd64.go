@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import "unsafe"
+
+// sgemmKernel6x16 adds alpha * a * b to the full 6 x 16 block at c (leading
+// dimension ldc): a is a packed A panel and b a packed B panel of kc >= 1
+// steps. It is written in assembly with AVX2 and FMA (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32)
+
+// fmaLoop runs n iterations of 12 independent 8-wide FMAs (384 flops each).
+//
+//go:noescape
+func fmaLoop(n int)
+
+func init() {
+	if hasAVX2FMA {
+		microKernel = microKernelAVX2
+		kernelName = "avx2+fma 6x16"
+		fmaPeakLoop = fmaLoop
+	}
+}
+
+// microKernelAVX2 is the micro-kernel of CPUs with AVX2 and FMA. A full
+// block goes straight to C; a partial one (mv < MR or nv < NR) is computed
+// into a local block and its mv x nv corner added to C, so that nothing
+// outside the block is touched.
+func microKernelAVX2(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int) {
+	if kc <= 0 || mv <= 0 || nv <= 0 {
+		return
+	}
+	// Bounds the assembly relies on, checked here once.
+	_ = a[kc*MR-1]
+	_ = b[kc*NR-1]
+	if mv == MR && nv == NR {
+		_ = c[(MR-1)*ldc+NR-1]
+		sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha)
+		return
+	}
+	var tmp [MR * NR]float32
+	sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), &tmp[0], NR, alpha)
+	_ = c[(mv-1)*ldc+nv-1]
+	for i := 0; i < mv; i++ {
+		row := c[i*ldc : i*ldc+nv]
+		for j := range row {
+			row[j] += tmp[i*NR+j]
+		}
+	}
+}
