@@ -433,3 +433,16 @@ func TestMicroKernel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMicroKernel times the chosen micro-kernel on one full block with
+// KC steps, its operands in the L1 cache.
+func BenchmarkMicroKernel(bm *testing.B) {
+	kc := KC
+	a := make([]float32, kc*MR)
+	b := make([]float32, kc*NR)
+	c := make([]float32, MR*NR)
+	for i := 0; i < bm.N; i++ {
+		microKernel(kc, a, b, c, NR, 1, MR, NR)
+	}
+	bm.ReportMetric(float64(2*MR*NR*kc)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
