@@ -58,7 +58,8 @@ func (g *Graph) lookupConst(value string) (*Graph, constKind) {
 }
 
 // Constant returns the value of a constant (see IsConstant), decoded once
-// and cached. The tensor is shared: do not modify it. It returns false for
+// and cached. The tensor is shared (float32 and 8-bit data are views of the
+// model's raw_data, not copies): do not modify it. It returns false for
 // a non-constant or a constant that cannot be decoded (ConstantValue tells
 // why).
 func (g *Graph) Constant(value string) (*tensor.Tensor, bool) {
@@ -83,7 +84,7 @@ func (g *Graph) ConstantValue(value string) (*tensor.Tensor, error) {
 	var t *tensor.Tensor
 	var err error
 	if kind == constInit {
-		t, err = tensor.FromProto(d.inits[value])
+		t, err = tensor.ViewProto(d.inits[value])
 		if err != nil {
 			err = fmt.Errorf("graph: initializer %q: %w", value, err)
 		}
@@ -118,7 +119,7 @@ func constantNodeValue(n *Node) (*tensor.Tensor, error) {
 		if found.T == nil {
 			return nil, fmt.Errorf("graph: Constant node %s: value attribute holds no tensor", n)
 		}
-		t, err := tensor.FromProto(found.T)
+		t, err := tensor.ViewProto(found.T)
 		if err != nil {
 			return nil, fmt.Errorf("graph: Constant node %s: %w", n, err)
 		}

@@ -10,18 +10,32 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Decode parses the bytes of an ONNX model file. Fields unknown to this
-// schema (including enum values it does not know) are kept and written back
-// by Save. Empty input, bytes that are not a protobuf ModelProto, and a
-// message without ir_version or graph give a *FormatError. Decode does not
-// read external data or check the model; see Load and Validate.
+// Decode parses the bytes of an ONNX model file; b is not retained.
+// Fields unknown to this schema (including enum values it does not know)
+// are kept and written back by Save. Empty input, bytes that are not a
+// protobuf ModelProto, and a message without ir_version or graph give a
+// *FormatError. Decode does not read external data or check the model; see
+// Load and Validate.
 func Decode(b []byte) (*ModelProto, error) {
+	return decode(b, false)
+}
+
+// decode is Decode; with owned set it may keep and rearrange b (see
+// decodeAliased), so that initializer data is not held twice.
+func decode(b []byte, owned bool) (*ModelProto, error) {
 	if len(b) == 0 {
 		return nil, &FormatError{Msg: "empty input"}
 	}
-	m := new(ModelProto)
-	if err := proto.Unmarshal(b, m); err != nil {
-		return nil, &FormatError{Msg: fmt.Sprintf("cannot decode %d bytes as a ModelProto", len(b)), Err: err}
+	var m *ModelProto
+	var err error
+	if owned {
+		m, err = decodeAliased(b)
+	}
+	if !owned || err != nil {
+		m = new(ModelProto)
+		if err := proto.Unmarshal(b, m); err != nil {
+			return nil, &FormatError{Msg: fmt.Sprintf("cannot decode %d bytes as a ModelProto", len(b)), Err: err}
+		}
 	}
 	if m.IrVersion == nil {
 		return nil, &FormatError{Msg: "no ir_version field"}
@@ -65,7 +79,9 @@ func LoadWithOptions(path string, opts LoadOptions) (*ModelProto, error) {
 	if len(b) == 0 {
 		return nil, &FormatError{Path: path, Msg: "empty file"}
 	}
-	m, err := Decode(b)
+	// The file's bytes are ours: the model's initializer data stays in
+	// them rather than being copied.
+	m, err := decode(b, true)
 	if err != nil {
 		var fe *FormatError
 		if errors.As(err, &fe) {

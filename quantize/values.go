@@ -83,7 +83,8 @@ func (q *quantizer) emitIn(domain, op, name string, inputs, outputs []string, at
 // addInit stores t as a new initializer named uniquely from base.
 func (q *quantizer) addInit(base string, t *tensor.Tensor) (string, error) {
 	name := q.name(base)
-	tp, err := tensor.ToProto(t, name)
+	// The tensor is ours and never changed again: no need to copy it.
+	tp, err := tensor.ToProtoShared(t, name)
 	if err != nil {
 		return "", fmt.Errorf("quantize: initializer %q: %w", name, err)
 	}

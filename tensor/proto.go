@@ -386,7 +386,35 @@ func ToProto(t *Tensor, name string) (*onnx.TensorProto, error) {
 	return tp, nil
 }
 
+// ToProtoShared is ToProto without the copy where it can: on a
+// little-endian host the raw_data of a numeric tensor (4-bit types
+// excepted) is t's own memory. Use it for tensors that nobody modifies
+// afterwards, such as freshly quantized weights handed to a model.
+func ToProtoShared(t *Tensor, name string) (*onnx.TensorProto, error) {
+	tp, err := toProtoWith(t, name, true)
+	if err != nil {
+		return nil, fmt.Errorf("tensor: %s: %w", protoLabel(name), err)
+	}
+	return tp, nil
+}
+
 func toProto(t *Tensor, name string) (*onnx.TensorProto, error) {
+	return toProtoWith(t, name, false)
+}
+
+// sharedOrCopy returns the little-endian bytes of s: its own memory when
+// shared is set on a little-endian host, else a copy.
+func sharedOrCopy[T fixedElem](s []T, shared bool) []byte {
+	if shared && littleEndianHost {
+		if b := bytesOf(s); b != nil {
+			return b
+		}
+		return []byte{}
+	}
+	return encodeLE(s)
+}
+
+func toProtoWith(t *Tensor, name string, shared bool) (*onnx.TensorProto, error) {
 	if t == nil {
 		return nil, errors.New("nil tensor")
 	}
@@ -412,13 +440,13 @@ func toProto(t *Tensor, name string) (*onnx.TensorProto, error) {
 	var raw []byte
 	switch s := t.Data.(type) {
 	case []float32:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []float64:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []F16:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []BF16:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []int8:
 		if t.DType == Int4 {
 			p, err := PackInt4(s)
@@ -427,7 +455,7 @@ func toProto(t *Tensor, name string) (*onnx.TensorProto, error) {
 			}
 			raw = p
 		} else {
-			raw = encodeLE(s)
+			raw = sharedOrCopy(s, shared)
 		}
 	case []uint8:
 		if t.DType == Uint4 {
@@ -437,20 +465,20 @@ func toProto(t *Tensor, name string) (*onnx.TensorProto, error) {
 			}
 			raw = p
 		} else {
-			raw = encodeLE(s)
+			raw = sharedOrCopy(s, shared)
 		}
 	case []int16:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []uint16:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []int32:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []uint32:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []int64:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []uint64:
-		raw = encodeLE(s)
+		raw = sharedOrCopy(s, shared)
 	case []bool:
 		raw = make([]byte, len(s))
 		for i, v := range s {
@@ -470,4 +498,37 @@ func toProto(t *Tensor, name string) (*onnx.TensorProto, error) {
 	}
 	tp.RawData = raw
 	return tp, nil
+}
+
+// ViewProto is FromProto without the copy where it can: on a little-endian
+// host, a float32, int8 or uint8 tensor held in suitably aligned raw_data
+// is returned as a view sharing raw_data's memory. The view must be treated
+// as read-only, and tp's raw_data must not be modified while it is in use.
+// Other tensors are decoded as FromProto decodes them.
+func ViewProto(tp *onnx.TensorProto) (*Tensor, error) {
+	if tp == nil || !littleEndianHost || tp.GetDataLocation() == onnx.TensorProto_EXTERNAL || tp.GetSegment() != nil {
+		return FromProto(tp)
+	}
+	raw := tp.GetRawData()
+	dt := DataType(tp.GetDataType())
+	if len(raw) == 0 || (dt != Float32 && dt != Int8 && dt != Uint8) || len(tp.GetFloatData())+len(tp.GetInt32Data()) > 0 {
+		return FromProto(tp)
+	}
+	shape, n, err := shapeFromDims(tp.GetDims())
+	if err != nil || dt.StorageBytes(n) != len(raw) {
+		return FromProto(tp) // reports the error
+	}
+	var data any
+	switch dt {
+	case Float32:
+		if uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%4 != 0 {
+			return FromProto(tp)
+		}
+		data = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), n)
+	case Int8:
+		data = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(raw))), n)
+	case Uint8:
+		data = raw[:n:n]
+	}
+	return &Tensor{DType: dt, Shape: shape, Data: data}, nil
 }

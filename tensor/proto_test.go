@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/onnxquant/onnxquant/onnx"
 )
@@ -280,5 +281,31 @@ func BenchmarkProtoFloat32_100MB(b *testing.B) {
 		if _, err := FromProto(tp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestViewProto(t *testing.T) {
+	src := FromSlice([]int{2, 3}, []float32{1, -2, 3.5, 0, 1e-30, -7})
+	tp, err := ToProto(src, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ViewProto(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := As[float32](v)
+	for i, x := range src.Data.([]float32) {
+		if got[i] != x {
+			t.Fatalf("view %v, want %v", got, src.Data)
+		}
+	}
+	if littleEndianHost && &got[0] != (*float32)(unsafe.Pointer(&tp.RawData[0])) {
+		t.Error("the view copied raw_data")
+	}
+	// A bad length is reported, not viewed.
+	tp.RawData = tp.RawData[:7]
+	if _, err := ViewProto(tp); err == nil {
+		t.Error("truncated raw_data accepted")
 	}
 }
