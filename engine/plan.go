@@ -27,6 +27,7 @@ type plan struct {
 	outerIDs  []int
 
 	steps  []step
+	fast   []step // steps with activations fused, for runs without observers (nil: none fused)
 	keep   []bool // slot -> never released (outputs)
 	folded []int  // slots computed by constant folding at New
 }
@@ -41,6 +42,11 @@ type step struct {
 	uses   []int // extra slots read through subgraphs (kept alive until here)
 	free   []int // slots released after this step
 	folded bool
+	// clamp is set when the node is a float32 clamp of its first input
+	// (Relu, Clip with constant bounds), which a producer may take over;
+	// consts holds the node's constant inputs then.
+	clamp  *kernel.Clamp
+	consts []*tensor.Tensor
 }
 
 // compiler builds plans; it gathers unsupported nodes across all graphs.
@@ -192,6 +198,9 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 			return nil, fmt.Errorf("engine: preparing node %q (%s): %w", st.name, n.GetOpType(), err)
 		}
 		st.kern = kern
+		if c, ok := kernel.ClampOf(kn); ok {
+			st.clamp, st.consts = &c, consts
+		}
 		for _, name := range captured {
 			var id int
 			if defined(name) {
@@ -268,13 +277,72 @@ func (p *plan) markOutputs(names []string) {
 	p.planFrees()
 }
 
-// planFrees records, for every step, the values whose last reader it is.
+// planFrees records, for every step, the values whose last reader it is,
+// for the plain steps and the fused ones.
 func (p *plan) planFrees() {
+	p.fast = p.fuse()
+	p.planFreesOf(p.steps)
+	if p.fast != nil {
+		p.planFreesOf(p.fast)
+	}
+}
+
+// fuse returns the steps with every Conv (a kernel.ClampFuser) whose output
+// is read only by a Relu or Clip, and is not kept, merged with that
+// activation into one step writing the activation's output; nil when no
+// step fuses. Such runs never produce the Conv's own output, so they serve
+// only runs without an observer.
+func (p *plan) fuse() []step {
+	readers := make([]int, len(p.names))
+	reader := make([]int, len(p.names))
+	for i, st := range p.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id]++
+				reader[id] = i
+			}
+		}
+		for _, id := range st.uses {
+			readers[id] += 2 // never fused
+		}
+	}
+	var out []step
+	dropped := map[int]bool{}
+	for i := range p.steps {
+		if dropped[i] {
+			continue
+		}
+		st := p.steps[i]
+		st.free = nil
+		if f, ok := st.kern.(kernel.ClampFuser); ok && len(st.out) == 1 && st.out[0] >= 0 {
+			id := st.out[0]
+			if j := reader[id]; !p.keep[id] && readers[id] == 1 && j > i {
+				act := &p.steps[j]
+				if act.clamp != nil && len(act.in) > 0 && act.in[0] == id && len(act.out) == 1 && act.out[0] >= 0 {
+					if k := f.FuseClamp(*act.clamp, act.kern, act.consts); k != nil {
+						st.kern = k
+						st.out = []int{act.out[0]}
+						st.name = st.name + "+" + act.name
+						dropped[j] = true
+					}
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	return out
+}
+
+// planFreesOf fills the free lists of steps.
+func (p *plan) planFreesOf(steps []step) {
 	last := make([]int, len(p.names))
 	for i := range last {
 		last[i] = -1
 	}
-	for i, st := range p.steps {
+	for i, st := range steps {
 		for _, id := range st.in {
 			if id >= 0 {
 				last[id] = i
@@ -289,14 +357,14 @@ func (p *plan) planFrees() {
 			}
 		}
 	}
-	for i := range p.steps {
-		p.steps[i].free = p.steps[i].free[:0]
+	for i := range steps {
+		steps[i].free = nil
 	}
 	for id, s := range last {
 		if s < 0 || p.keep[id] || p.cvals[id] != nil {
 			continue
 		}
-		p.steps[s].free = append(p.steps[s].free, id)
+		steps[s].free = append(steps[s].free, id)
 	}
 }
 

@@ -78,9 +78,13 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 	kctx := *ctx
 	kctx.Scope = st
 	kctx.Observe = obs
+	steps := p.steps
+	if obs == nil && p.fast != nil {
+		steps = p.fast
+	}
 	in := make([]*tensor.Tensor, 0, 8)
-	for si := range p.steps {
-		s := &p.steps[si]
+	for si := range steps {
+		s := &steps[si]
 		if ctx.Context != nil {
 			if err := ctx.Context.Err(); err != nil {
 				return nil, fmt.Errorf("engine: run stopped before node %q: %w", s.name, err)

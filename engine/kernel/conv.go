@@ -98,8 +98,12 @@ type convKernel struct {
 	packed []*gemm.PackedA
 	// Constant bias as float32, when B is a constant.
 	bias []float32
+	// act, when not nil, is a clamp fused into the kernel (a Relu or Clip
+	// that read this Conv's output), applied to a float32 output as it is
+	// produced (see FuseClamp).
+	act *Clamp
 
-	bufs cvBufPool
+	bufs *cvBufPool
 }
 
 // buildConv prepares Conv (opsets 1, 11, 22): X [N, C, D1..Dn], W [M, C/group,
@@ -117,7 +121,7 @@ func buildConv(n *Node) (Kernel, error) {
 	if g < 1 || g > 1<<24 {
 		return nil, n.Errorf("group %d out of range", g)
 	}
-	k := &convKernel{n: n, attrs: attrs, group: int(g)}
+	k := &convKernel{n: n, attrs: attrs, group: int(g), bufs: new(cvBufPool)}
 	if w := n.Const(1); w != nil && (w.DType == tensor.Float32 || cvIsHalf(w.DType)) {
 		if err := k.prepack(w); err != nil {
 			return nil, err
@@ -274,7 +278,14 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 		return nil
 	}
 	if cg == 1 && win.Rank() == 2 {
+		if win.Dilations[1] == 1 {
+			depthwise2DF32(win, x, batch, c, w, mg, bias, k.act, y, threads)
+			return nil
+		}
 		depthwise2D(win, x, batch, c, w, mg, bias, y, threads)
+		if k.act != nil {
+			k.act.apply(y[:batch*m*outSize])
+		}
 		return nil
 	}
 	pointwise := win.IsPointwise()
@@ -299,16 +310,17 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 			img, g := u/group, u%group
 			xg := x[(img*c+g*cg)*inSize : (img*c+(g+1)*cg)*inSize]
 			yg := y[(img*m+g*mg)*outSize : (img*m+(g+1)*mg)*outSize]
-			beta := float32(0)
-			if bias != nil {
-				for i := 0; i < mg; i++ {
-					bv := bias[g*mg+i]
-					row := yg[i*outSize : (i+1)*outSize]
-					for j := range row {
-						row[j] = bv
-					}
+			// Bias and any fused clamp are applied by the product to each
+			// block of the output as it is finished.
+			var ep *gemm.Epilogue
+			if bias != nil || k.act != nil {
+				ep = &gemm.Epilogue{}
+				if bias != nil {
+					ep.Bias = bias[g*mg : (g+1)*mg]
 				}
-				beta = 1
+				if k.act != nil {
+					ep.Clamp, ep.Lo, ep.Hi = true, k.act.Lo, k.act.Hi
+				}
 			}
 			bm := xg
 			if !pointwise {
@@ -317,10 +329,10 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 			}
 			var err error
 			if packed != nil {
-				err = gemm.SgemmPacked(false, false, mg, outSize, kg, 1, nil, 0, packed[g], bm, outSize, nil, beta, yg, outSize, inner)
+				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, nil, 0, packed[g], bm, outSize, nil, yg, outSize, ep, inner)
 			} else {
 				wg := w[g*mg*kg : (g+1)*mg*kg]
-				err = gemm.Sgemm(false, false, mg, outSize, kg, 1, wg, kg, bm, outSize, beta, yg, outSize, inner)
+				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, nil, bm, outSize, nil, yg, outSize, ep, inner)
 			}
 			if err != nil {
 				mu.Lock()
@@ -419,6 +431,72 @@ func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, b
 		}
 	})
 }
+
+// depthwise2DF32 is depthwise2D for float32 with no dilation along the
+// width. Each input row is copied once into a zero-padded row wide enough
+// that every output row, rounded up to a multiple of 8 columns, is a plain
+// run of gemm.ConvRow (the vector loop) per kernel row with no border
+// cases; the result row then takes the fused clamp, if any, while in cache.
+func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult int, bias []float32, act *Clamp, y []float32, threads int) {
+	ih, iw := win.In[0], win.In[1]
+	oh, ow := win.Out[0], win.Out[1]
+	kh, kw := win.Kernel[0], win.Kernel[1]
+	sh, sw := win.Strides[0], win.Strides[1]
+	dh := win.Dilations[0]
+	ph, pw := win.PadBegin[0], win.PadBegin[1]
+	m := c * mult
+	ow8 := (ow + 7) &^ 7
+	// Padded row width: the input at offset pw, zeros around it, and room
+	// for the rounded-up output row plus the one value the stride-2 loop
+	// may read past its last tap.
+	wp := max(pw+iw, (ow8-1)*sw+kw+1)
+	planes := batch * m
+	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
+	parallel.For(planes, grain, threads, func(p0, p1 int) {
+		scratch := dwScratch.get(ih*wp + ow8)
+		defer dwScratch.put(scratch)
+		pad, acc := scratch[:ih*wp], scratch[ih*wp:]
+		clear(pad)
+		lastIn := -1
+		for p := p0; p < p1; p++ {
+			img, oc := p/m, p%m
+			ic := oc / mult
+			if in := img*c + ic; in != lastIn {
+				xp := x[in*ih*iw : (in+1)*ih*iw]
+				for r := 0; r < ih; r++ {
+					copy(pad[r*wp+pw:r*wp+pw+iw], xp[r*iw:(r+1)*iw])
+				}
+				lastIn = in
+			}
+			yp := y[p*oh*ow : (p+1)*oh*ow]
+			wk := w[oc*kh*kw : (oc+1)*kh*kw]
+			var bv float32
+			if bias != nil {
+				bv = bias[oc]
+			}
+			for r := 0; r < oh; r++ {
+				for i := range acc {
+					acc[i] = bv
+				}
+				for a := 0; a < kh; a++ {
+					ir := r*sh - ph + a*dh
+					if ir < 0 || ir >= ih {
+						continue
+					}
+					_ = gemm.ConvRow(acc, pad[ir*wp:], wk[a*kw:(a+1)*kw], sw)
+				}
+				yrow := yp[r*ow : (r+1)*ow]
+				copy(yrow, acc[:ow])
+				if act != nil {
+					act.apply(yrow)
+				}
+			}
+		}
+	})
+}
+
+// dwScratch recycles the depthwise kernel's padded rows between runs.
+var dwScratch cvBufPool
 
 // convGeneric is the float64 convolution: patch matrix and a plain product.
 func convGeneric[T cvFloat](ctx *Ctx, win *Window, x []T, xShape []int, w []T, wShape []int, bias []T, group int, y []T) {

@@ -253,6 +253,15 @@ func TestConvAgainstDirect(t *testing.T) {
 		{"2d groups", []int{1, 6, 8, 8}, []int{4, 3, 3, 3}, 2, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, true},
 		{"2d depthwise", []int{2, 5, 9, 7}, []int{5, 1, 3, 3}, 5, []int{2, 1}, []int{1, 1}, []int{1, 0, 1, 2}, true},
 		{"2d depthwise multiplier dilated", []int{1, 3, 10, 10}, []int{6, 1, 3, 2}, 3, []int{1, 2}, []int{2, 2}, []int{2, 1, 2, 1}, false},
+		// The vector depthwise path: rows of 32+8+tail outputs, strides 1
+		// and 2, 5x5 taps, a multiplier, height dilation, pads wider than
+		// the kernel's reach and an input narrower than the kernel.
+		{"2d depthwise 3x3 wide", []int{1, 3, 5, 37}, []int{3, 1, 3, 3}, 3, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, true},
+		{"2d depthwise 3x3 stride 2", []int{1, 2, 7, 33}, []int{2, 1, 3, 3}, 2, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, true},
+		{"2d depthwise 5x5 multiplier", []int{2, 2, 6, 20}, []int{4, 1, 5, 5}, 2, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, false},
+		{"2d depthwise stride 2 even width", []int{1, 2, 8, 48}, []int{2, 1, 3, 3}, 2, []int{2, 2}, []int{2, 1}, []int{0, 0, 1, 1}, true},
+		{"2d depthwise stride 3 big pads", []int{1, 2, 4, 17}, []int{2, 1, 3, 3}, 2, []int{1, 3}, []int{1, 1}, []int{2, 4, 1, 5}, true},
+		{"2d depthwise narrow input", []int{1, 2, 3, 2}, []int{2, 1, 3, 3}, 2, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, true},
 		{"2d single input channel", []int{1, 1, 8, 8}, []int{4, 1, 5, 5}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, true},
 		{"2d pointwise", []int{2, 8, 5, 6}, []int{7, 8, 1, 1}, 1, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, true},
 		{"2d pointwise strided", []int{1, 4, 6, 6}, []int{3, 4, 1, 1}, 1, []int{2, 2}, []int{1, 1}, []int{0, 0, 0, 0}, true},

@@ -245,6 +245,10 @@ func SgemmBatch(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // A, pb (and a nil b) to use a packed B. m, n and k follow from the packed
 // operands and must agree with the sizes given.
 func SgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa *PackedA, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, threads int) error {
+	return sgemmPacked(transA, transB, m, n, k, alpha, a, lda, pa, b, ldb, pb, beta, c, ldc, nil, threads)
+}
+
+func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, pa *PackedA, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, ep *Epilogue, threads int) error {
 	if err := checkSizes(m, n, k, 1, 0, 0, 0); err != nil {
 		return err
 	}
@@ -274,10 +278,57 @@ func SgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		transA: transA, a: a, lda: lda, pa: pa,
 		transB: transB, b: b, ldb: ldb, pb: pb,
-		c: c, ldc: ldc, batch: 1,
+		c: c, ldc: ldc, batch: 1, ep: ep,
 	}
 	g.run(threads)
 	return nil
+}
+
+// Epilogue describes the elementwise work fused into a product: with it,
+// each block of C is finished while it is still in cache instead of in
+// separate passes over C.
+type Epilogue struct {
+	// Bias, when not nil, holds one value per row of C, added to every
+	// element of its row.
+	Bias []float32
+	// Clamp bounds every element to [Lo, Hi] after the bias, as BiasClamp
+	// does. Lo = 0 and Hi = +Inf is a Relu.
+	Clamp  bool
+	Lo, Hi float32
+}
+
+// apply finishes the rows x cols block at c (leading dimension ldc) whose
+// first row is row r0 of C.
+func (e *Epilogue) apply(c []float32, ldc, r0, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		var bv float32
+		if e.Bias != nil {
+			bv = e.Bias[r0+i]
+		}
+		BiasClamp(c[i*ldc:i*ldc+cols], e.Bias != nil, bv, e.Clamp, e.Lo, e.Hi)
+	}
+}
+
+// finish applies the epilogue to all of C (for the paths that do not go
+// through tiles).
+func (g *job) finish() {
+	if g.ep == nil {
+		return
+	}
+	for bi := 0; bi < g.batch; bi++ {
+		g.ep.apply(g.c[bi*g.strideC:], g.ldc, 0, g.m, g.n)
+	}
+}
+
+// SgemmEpilogue computes C = ep(op(A)*op(B)) like SgemmPacked with alpha 1
+// and beta 0 (either operand may come pre-packed), then adds ep.Bias and
+// clamps as ep says, block by block while each block of C is in cache. A
+// nil ep gives the plain product.
+func SgemmEpilogue(transA, transB bool, m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, pb *PackedB, c []float32, ldc int, ep *Epilogue, threads int) error {
+	if ep != nil && ep.Bias != nil && len(ep.Bias) < m {
+		return fmt.Errorf("gemm: epilogue bias has %d values for %d rows", len(ep.Bias), m)
+	}
+	return sgemmPacked(transA, transB, m, n, k, 1, a, lda, pa, b, ldb, pb, 0, c, ldc, ep, threads)
 }
 
 func checkSizes(m, n, k, batch, sa, sb, sc int) error {
@@ -322,6 +373,8 @@ type job struct {
 	ldc, strideC int
 	batch        int
 
+	ep *Epilogue // applied to each finished block of C, or nil
+
 	mc, nc         int // tile size
 	mTiles, nTiles int
 }
@@ -343,14 +396,17 @@ func (g *job) run(threads int) {
 	}
 	if g.k == 0 || g.alpha == 0 {
 		g.scaleOnly(threads)
+		g.finish()
 		return
 	}
 	if (g.m == 1 || g.n == 1) && g.pa == nil && g.pb == nil {
 		g.gemv(threads)
+		g.finish()
 		return
 	}
 	if g.m == 1 && g.pb != nil && g.pa == nil {
 		g.rowTimesPacked(threads)
+		g.finish()
 		return
 	}
 	g.chooseTiles(threads)
@@ -459,6 +515,10 @@ func (g *job) tile(ws *workspace, t int) {
 					mv := min(MR, mc-ir)
 					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
 					microKernel(kc, aPanel, bPanel, cb[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
+				}
+				if g.ep != nil && p0+kc == g.k {
+					// The panel is final and still in cache: finish it.
+					g.ep.apply(cb[jr:], g.ldc, i0+ic, mc, nv)
 				}
 			}
 		}

@@ -50,3 +50,38 @@ func microKernelAVX2(kc int, a, b []float32, c []float32, ldc int, alpha float32
 		}
 	}
 }
+
+// convRowS1 and convRowS2 are ConvRow's vector loops for strides 1 and 2
+// (convrow_amd64.s): n a multiple of 8, kw >= 1.
+//
+//go:noescape
+func convRowS1(acc *float32, n int, x *float32, w *float32, kw int)
+
+//go:noescape
+func convRowS2(acc *float32, n int, x *float32, w *float32, kw int)
+
+func init() {
+	if hasAVX2FMA {
+		convRowAsm = func(acc []float32, n int, x, w []float32, stride int) {
+			if stride == 1 {
+				convRowS1(&acc[0], n, &x[0], &w[0], len(w))
+			} else {
+				convRowS2(&acc[0], n, &x[0], &w[0], len(w))
+			}
+		}
+	}
+}
+
+// biasClampRow is BiasClamp's vector loop (convrow_amd64.s): n a multiple
+// of 8, mode bit 0 adds bias, bit 1 clamps.
+//
+//go:noescape
+func biasClampRow(v *float32, n int, bias, lo, hi float32, mode int)
+
+func init() {
+	if hasAVX2FMA {
+		biasClampAsm = func(v []float32, n int, bias, lo, hi float32, mode int) {
+			biasClampRow(&v[0], n, bias, lo, hi, mode)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -445,4 +446,72 @@ func BenchmarkMicroKernel(bm *testing.B) {
 		microKernel(kc, a, b, c, NR, 1, MR, NR)
 	}
 	bm.ReportMetric(float64(2*MR*NR*kc)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestSgemmEpilogue checks the fused bias and clamp against the float64
+// product followed by the same steps, on every shape (including the
+// single-row and single-column paths and K = 0) and with A packed, B
+// packed, or neither.
+func TestSgemmEpilogue(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	eps := []struct {
+		name string
+		ep   *Epilogue
+	}{
+		{"none", nil},
+		{"bias", &Epilogue{}},
+		{"relu", &Epilogue{Clamp: true, Lo: 0, Hi: float32(math.Inf(1))}},
+		{"bias_clip", &Epilogue{Clamp: true, Lo: -1, Hi: 1.5}},
+	}
+	for _, s := range shapes() {
+		for i, e := range eps {
+			which := []string{"none", "A", "B"}[i%3]
+			t.Run(fmt.Sprintf("%s_%s_%dx%dx%d_tA%v_tB%v", e.name, which, s.m, s.n, s.k, s.transA, s.transB), func(t *testing.T) {
+				a, lda, b, ldb, c, ldc, off := operands(r, s)
+				want := naive(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c[off:], ldc)
+				var ep *Epilogue
+				if e.ep != nil {
+					cp := *e.ep
+					ep = &cp
+					if e.name != "relu" {
+						ep.Bias = randSlice(r, s.m)
+					}
+					for i := 0; i < s.m; i++ {
+						for j := 0; j < s.n; j++ {
+							v := want[i*s.n+j]
+							if ep.Bias != nil {
+								v += float64(ep.Bias[i])
+							}
+							if ep.Clamp {
+								v = math.Min(math.Max(v, float64(ep.Lo)), float64(ep.Hi))
+							}
+							want[i*s.n+j] = v
+						}
+					}
+				}
+				var pa *PackedA
+				var pb *PackedB
+				var err error
+				switch which {
+				case "A":
+					if pa, err = PackA(s.transA, s.m, s.k, a, lda); err != nil {
+						t.Fatal(err)
+					}
+					a = nil
+				case "B":
+					if pb, err = PackB(s.transB, s.k, s.n, b, ldb); err != nil {
+						t.Fatal(err)
+					}
+					b = nil
+				}
+				if err := SgemmEpilogue(s.transA, s.transB, s.m, s.n, s.k, a, lda, pa, b, ldb, pb, c[off:off+(s.m-1)*ldc+s.n], ldc, ep, 2); err != nil {
+					t.Fatal(err)
+				}
+				checkC(t, s, c, off, ldc, want)
+			})
+		}
+	}
+	if err := SgemmEpilogue(false, false, 2, 2, 2, make([]float32, 4), 2, nil, make([]float32, 4), 2, nil, make([]float32, 4), 2, &Epilogue{Bias: []float32{1}}, 1); err == nil || !strings.HasPrefix(err.Error(), "gemm: ") {
+		t.Fatalf("short bias: error %v", err)
+	}
 }

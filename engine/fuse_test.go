@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/internal/onnxbuild"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+// refConv2D is a direct float64 NCHW convolution (batch 1) with square
+// padding p, stride s and groups, written from the definition.
+func refConv2D(x []float32, c, h, w int, wt []float32, m, k, p, s, group int, bias []float32) ([]float64, int, int) {
+	oh, ow := (h+2*p-k)/s+1, (w+2*p-k)/s+1
+	cg, mg := c/group, m/group
+	out := make([]float64, m*oh*ow)
+	for oc := 0; oc < m; oc++ {
+		g := oc / mg
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				sum := float64(bias[oc])
+				for ci := 0; ci < cg; ci++ {
+					for a := 0; a < k; a++ {
+						for b := 0; b < k; b++ {
+							r, q := i*s-p+a, j*s-p+b
+							if r < 0 || r >= h || q < 0 || q >= w {
+								continue
+							}
+							sum += float64(wt[((oc*cg+ci)*k+a)*k+b]) * float64(x[((g*cg+ci)*h+r)*w+q])
+						}
+					}
+				}
+				out[(oc*oh+i)*ow+j] = sum
+			}
+		}
+	}
+	return out, oh, ow
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = r.Float32()*2 - 1
+	}
+	return v
+}
+
+// TestConvActivationFusion builds Conv->Relu, depthwise Conv->Clip, and a
+// pointwise Conv whose output has two readers (so it must not fuse), and
+// checks the outputs against a direct convolution, with and without an
+// observer (which turns fusion off), and that the fused plan has exactly
+// the two expected merged steps.
+func TestConvActivationFusion(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	const c, h, w = 4, 9, 11
+	x := randF32(r, c*h*w)
+	w1, b1 := randF32(r, 6*c*9), randF32(r, 6)
+	w2, b2 := randF32(r, 6*9), randF32(r, 6)
+	w3, b3 := randF32(r, 5*6), randF32(r, 5)
+	lo, hi := float32(-0.25), float32(0.6)
+	b := onnxbuild.New(13).
+		Input("x", tensor.Float32, 1, c, h, w).
+		Init("w1", tensor.FromSlice([]int{6, c, 3, 3}, w1)).Init("b1", tensor.FromSlice([]int{6}, b1)).
+		Init("w2", tensor.FromSlice([]int{6, 1, 3, 3}, w2)).Init("b2", tensor.FromSlice([]int{6}, b2)).
+		Init("w3", tensor.FromSlice([]int{5, 6, 1, 1}, w3)).Init("b3", tensor.FromSlice([]int{5}, b3)).
+		Init("lo", tensor.FromSlice([]int{}, []float32{lo})).Init("hi", tensor.FromSlice([]int{}, []float32{hi})).
+		Node("Conv", []string{"x", "w1", "b1"}, []string{"c1"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("Relu", []string{"c1"}, []string{"r1"}).
+		Node("Conv", []string{"r1", "w2", "b2"}, []string{"c2"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1), onnxbuild.AttrInts("strides", 2, 2), onnxbuild.AttrInt("group", 6)).
+		Node("Clip", []string{"c2", "lo", "hi"}, []string{"k2"}).
+		Node("Conv", []string{"k2", "w3", "b3"}, []string{"c3"}).
+		Node("Relu", []string{"c3"}, []string{"y1"}).
+		Node("Add", []string{"c3", "c3"}, []string{"y2"}).
+		Output("y1", tensor.Float32, 1, 5, 5, 6).
+		Output("y2", tensor.Float32, 1, 5, 5, 6)
+	m := b.M
+
+	// Reference.
+	c1, oh1, ow1 := refConv2D(x, c, h, w, w1, 6, 3, 1, 1, 1, b1)
+	r1 := make([]float32, len(c1))
+	for i, v := range c1 {
+		r1[i] = float32(math.Max(v, 0))
+	}
+	c2, oh2, ow2 := refConv2D(r1, 6, oh1, ow1, w2, 6, 3, 1, 2, 6, b2)
+	k2 := make([]float32, len(c2))
+	for i, v := range c2 {
+		k2[i] = float32(math.Min(math.Max(v, float64(lo)), float64(hi)))
+	}
+	c3, _, _ := refConv2D(k2, 6, oh2, ow2, w3, 5, 1, 0, 1, 1, b3)
+	want1 := make([]float64, len(c3))
+	want2 := make([]float64, len(c3))
+	for i, v := range c3 {
+		want1[i] = math.Max(v, 0)
+		want2[i] = 2 * v
+	}
+
+	check := func(t *testing.T, s *Session, ro RunOptions) {
+		t.Helper()
+		out, err := s.RunWith(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)}, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string][]float64{"y1": want1, "y2": want2} {
+			got := out[name].Data.([]float32)
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d values, want %d", name, len(got), len(want))
+			}
+			for i := range got {
+				if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
+					t.Fatalf("%s[%d] = %g, want %g", name, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	s, err := New(m, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(s.main.steps)-len(s.main.fast), 2; s.main.fast == nil || got != want {
+		t.Fatalf("fused plan has %d steps for %d plain ones, want %d fewer", len(s.main.fast), len(s.main.steps), want)
+	}
+	t.Run("fused", func(t *testing.T) { check(t, s, RunOptions{}) })
+	seen := map[string]bool{}
+	t.Run("observed", func(t *testing.T) {
+		check(t, s, RunOptions{Observer: func(name string, _ *tensor.Tensor) { seen[name] = true }})
+		for _, v := range []string{"c1", "c2", "c3", "r1", "k2"} {
+			if !seen[v] {
+				t.Fatalf("observer did not see %q", v)
+			}
+		}
+	})
+	// A Conv output asked for as an extra output must not be fused away.
+	s2, err := New(m, Options{ExtraOutputs: []string{"c1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s2.main.steps) - len(s2.main.fast); got != 1 {
+		t.Fatalf("with c1 kept, %d steps fused, want 1", got)
+	}
+	out, err := s2.Run(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out["c1"].Data.([]float32) {
+		if d := math.Abs(float64(v) - c1[i]); d > 1e-5*(1+math.Abs(c1[i])) {
+			t.Fatalf("c1[%d] = %g, want %g", i, v, c1[i])
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package gemm
+
+import "fmt"
+
+// convRowAsm, when set, is the vector version of ConvRow's inner work for
+// stride 1 or 2: it handles the first n outputs, n a multiple of 8, and
+// for stride 2 may read one value past the last tap.
+var convRowAsm func(acc []float32, n int, x, w []float32, stride int)
+
+// ConvRow adds one kernel row's contribution to one output row of a
+// convolution: acc[i] += sum over j < len(w) of w[j] * x[i*stride+j], for
+// i < len(acc), the terms added in order of j. It is the inner loop of the
+// depthwise convolution. x must hold at least (len(acc)-1)*stride+len(w)
+// values and stride must be at least 1.
+func ConvRow(acc, x, w []float32, stride int) error {
+	n, kw := len(acc), len(w)
+	if n == 0 || kw == 0 {
+		return nil
+	}
+	if stride < 1 {
+		return fmt.Errorf("gemm: ConvRow: stride %d", stride)
+	}
+	if need := (n-1)*stride + kw; len(x) < need {
+		return fmt.Errorf("gemm: ConvRow: x holds %d values, %d outputs with stride %d and %d taps need %d", len(x), n, stride, kw, need)
+	}
+	done := 0
+	if convRowAsm != nil && (stride == 1 || stride == 2) {
+		done = n &^ 7
+		if stride == 2 && done > 0 && len(x) < (done-1)*2+kw+1 {
+			done -= 8 // the last block's loads would pass the end of x
+		}
+		if done > 0 {
+			convRowAsm(acc, done, x, w, stride)
+		}
+	}
+	for i := done; i < n; i++ {
+		s := acc[i]
+		xi := x[i*stride : i*stride+kw]
+		for j, wv := range w {
+			s += wv * xi[j]
+		}
+		acc[i] = s
+	}
+	return nil
+}
+
+// biasClampAsm, when set, is BiasClamp's vector loop for the first n
+// values, n a multiple of 8.
+var biasClampAsm func(v []float32, n int, bias, lo, hi float32, mode int)
+
+// BiasClamp finishes values in place: when addBias, v[i] += bias; when
+// clamp, v[i] is then bounded to [lo, hi] as "if v < lo { v = lo }; if v >
+// hi { v = hi }" does it: NaN stays NaN, hi wins when lo > hi, and a value
+// equal to a bound keeps its own sign of zero (Relu(-0) = -0).
+func BiasClamp(v []float32, addBias bool, bias float32, clamp bool, lo, hi float32) {
+	mode := 0
+	if addBias {
+		mode |= 1
+	}
+	if clamp {
+		mode |= 2
+	}
+	if mode == 0 || len(v) == 0 {
+		return
+	}
+	done := 0
+	if biasClampAsm != nil {
+		if done = len(v) &^ 7; done > 0 {
+			biasClampAsm(v, done, bias, lo, hi, mode)
+		}
+	}
+	rest := v[done:]
+	if addBias {
+		for i := range rest {
+			rest[i] += bias
+		}
+	}
+	if clamp {
+		for i, x := range rest {
+			if x < lo {
+				x = lo
+			}
+			if x > hi {
+				x = hi
+			}
+			rest[i] = x
+		}
+	}
+}

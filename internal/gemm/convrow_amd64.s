@@ -1,0 +1,196 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func convRowS1(acc *float32, n int, x *float32, w *float32, kw int)
+//
+// acc[i] += sum_{j<kw} w[j] * x[i+j] for i < n, n a multiple of 8, kw >= 1.
+// 32 outputs per iteration keep four independent accumulation chains.
+TEXT ·convRowS1(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), R8
+	MOVQ kw+32(FP), R9
+
+s1loop32:
+	CMPQ    CX, $32
+	JLT     s1loop8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    SI, R10
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+
+s1tap32:
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  (R10), Y15, Y0
+	VFMADD231PS  32(R10), Y15, Y1
+	VFMADD231PS  64(R10), Y15, Y2
+	VFMADD231PS  96(R10), Y15, Y3
+	ADDQ         $4, R10
+	ADDQ         $4, R11
+	DECQ         R12
+	JNZ          s1tap32
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $128, DI
+	ADDQ         $128, SI
+	SUBQ         $32, CX
+	JMP          s1loop32
+
+s1loop8:
+	CMPQ    CX, $8
+	JLT     s1done
+	VMOVUPS (DI), Y0
+	MOVQ    SI, R10
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+
+s1tap8:
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  (R10), Y15, Y0
+	ADDQ         $4, R10
+	ADDQ         $4, R11
+	DECQ         R12
+	JNZ          s1tap8
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          s1loop8
+
+s1done:
+	VZEROUPPER
+	RET
+
+// EVENS loads the 16 floats at off(R10) and leaves the 8 at even positions
+// in dst (Y12, Y13 are scratch).
+#define EVENS(off, dst) \
+	VMOVUPS off(R10), Y12; \
+	VMOVUPS off+32(R10), Y13; \
+	VSHUFPS $0x88, Y13, Y12, dst; \
+	VPERMPD $0xD8, dst, dst
+
+// func convRowS2(acc *float32, n int, x *float32, w *float32, kw int)
+//
+// acc[i] += sum_{j<kw} w[j] * x[2*i+j] for i < n, n a multiple of 8,
+// kw >= 1. It reads x[0 : 2*n+kw-1+1] (one value past the last tap, as the
+// 16-float loads of the last block include x[2*i+j+1]).
+TEXT ·convRowS2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), R8
+	MOVQ kw+32(FP), R9
+
+s2loop16:
+	CMPQ    CX, $16
+	JLT     s2loop8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	MOVQ    SI, R10
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+
+s2tap16:
+	VBROADCASTSS (R11), Y15
+	EVENS(0, Y4)
+	EVENS(64, Y5)
+	VFMADD231PS  Y4, Y15, Y0
+	VFMADD231PS  Y5, Y15, Y1
+	ADDQ         $4, R10
+	ADDQ         $4, R11
+	DECQ         R12
+	JNZ          s2tap16
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	ADDQ         $64, DI
+	ADDQ         $128, SI
+	SUBQ         $16, CX
+	JMP          s2loop16
+
+s2loop8:
+	CMPQ    CX, $8
+	JLT     s2done
+	VMOVUPS (DI), Y0
+	MOVQ    SI, R10
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+
+s2tap8:
+	VBROADCASTSS (R11), Y15
+	EVENS(0, Y4)
+	VFMADD231PS  Y4, Y15, Y0
+	ADDQ         $4, R10
+	ADDQ         $4, R11
+	DECQ         R12
+	JNZ          s2tap8
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $64, SI
+	SUBQ         $8, CX
+	JMP          s2loop8
+
+s2done:
+	VZEROUPPER
+	RET
+
+// func biasClampRow(v *float32, n int, bias, lo, hi float32, mode int)
+//
+// For i < n (a multiple of 8): if mode&1, v[i] += bias; if mode&2, v[i] =
+// min(max(v[i], lo), hi) with the value as the operand that MAXPS/MINPS
+// return when it is NaN, so NaN stays NaN, and a value equal to a bound
+// (including -0 against +0) keeps its own sign.
+TEXT ·biasClampRow(SB), NOSPLIT, $0-40
+	MOVQ         v+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS bias+16(FP), Y13
+	VBROADCASTSS lo+20(FP), Y14
+	VBROADCASTSS hi+24(FP), Y15
+	MOVQ         mode+32(FP), AX
+	CMPQ         AX, $1
+	JEQ          bonly
+	CMPQ         AX, $2
+	JEQ          conly
+
+bcloop:
+	CMPQ    CX, $8
+	JLT     bcdone
+	VMOVUPS (DI), Y0
+	VADDPS  Y13, Y0, Y0
+	VMAXPS  Y0, Y14, Y0
+	VMINPS  Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     bcloop
+
+bonly:
+	CMPQ    CX, $8
+	JLT     bcdone
+	VMOVUPS (DI), Y0
+	VADDPS  Y13, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     bonly
+
+conly:
+	CMPQ    CX, $8
+	JLT     bcdone
+	VMOVUPS (DI), Y0
+	VMAXPS  Y0, Y14, Y0
+	VMINPS  Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     conly
+
+bcdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,98 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// TestConvRow checks ConvRow against the definition summed in float64, for
+// both strides the vector code handles and one it does not, lengths around
+// its 8-, 16- and 32-output blocks, and x slices exactly as long as needed
+// followed by NaNs in the same array, which would show in the sums if a
+// value past the end were used. Operands are multiples of 1/4, so sums are
+// exact.
+func TestConvRow(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for _, stride := range []int{1, 2, 3} {
+		for _, kw := range []int{1, 3, 5, 7} {
+			for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 64, 71} {
+				t.Run(fmt.Sprintf("s%d_k%d_n%d", stride, kw, n), func(t *testing.T) {
+					need := (n-1)*stride + kw
+					buf := append(randSlice(r, need), make([]float32, 40)...)
+					for i := need; i < len(buf); i++ {
+						buf[i] = float32(math.NaN())
+					}
+					x := buf[:need]
+					w := randSlice(r, kw)
+					acc := randSlice(r, n)
+					want := make([]float64, n)
+					for i := range want {
+						want[i] = float64(acc[i])
+						for j := 0; j < kw; j++ {
+							want[i] += float64(w[j]) * float64(x[i*stride+j])
+						}
+					}
+					if err := ConvRow(acc, x, w, stride); err != nil {
+						t.Fatal(err)
+					}
+					for i, v := range acc {
+						if float64(v) != want[i] {
+							t.Fatalf("acc[%d] = %g, want %g", i, v, want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+	if err := ConvRow(make([]float32, 4), make([]float32, 5), make([]float32, 3), 1); err == nil {
+		t.Fatal("short x: no error")
+	}
+	if err := ConvRow(make([]float32, 4), make([]float32, 9), make([]float32, 3), 0); err == nil {
+		t.Fatal("stride 0: no error")
+	}
+}
+
+// TestBiasClamp checks BiasClamp on hand-worked values (NaN, signed zeros,
+// infinities, bounds crossed) repeated to lengths that use the vector loop
+// and the scalar tail.
+func TestBiasClamp(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	in := []float32{-1, negZero, 0, 0.5, 2, nan, inf, -inf, 1.5}
+	cases := []struct {
+		name           string
+		addBias, clamp bool
+		bias, lo, hi   float32
+		want           []float32
+	}{
+		{"relu", false, true, 0, 0, inf, []float32{0, negZero, 0, 0.5, 2, nan, inf, 0, 1.5}},
+		{"bias", true, false, 1, 0, 0, []float32{0, 1, 1, 1.5, 3, nan, inf, -inf, 2.5}},
+		{"bias relu6", true, true, -1, 0, 6, []float32{0, 0, 0, 0, 1, nan, 6, 0, 0.5}},
+		{"clip", false, true, 0, -0.5, 1, []float32{-0.5, negZero, 0, 0.5, 1, nan, 1, -0.5, 1}},
+		{"lo above hi", false, true, 0, 2, 1, []float32{1, 1, 1, 1, 1, nan, 1, 1, 1}},
+		{"nothing", false, false, 5, 0, 0, in},
+	}
+	for _, c := range cases {
+		for _, reps := range []int{1, 2, 3} {
+			var v, want []float32
+			for r := 0; r < reps; r++ {
+				v = append(v, in...)
+				want = append(want, c.want...)
+			}
+			BiasClamp(v, c.addBias, c.bias, c.clamp, c.lo, c.hi)
+			for i := range v {
+				g, w := v[i], want[i]
+				same := g == w && math.Signbit(float64(g)) == math.Signbit(float64(w))
+				if w != w {
+					same = g != g
+				}
+				if !same {
+					t.Fatalf("%s len %d: v[%d] = %g, want %g (input %g)", c.name, len(v), i, g, w, in[i%len(in)])
+				}
+			}
+		}
+	}
+}
