@@ -8,7 +8,7 @@ GO ?= $(if $(wildcard /usr/local/go/bin/go),/usr/local/go/bin/go,go)
 APT_PACKAGES := protobuf-compiler python3-onnx chromium
 TEST_LOG := .cache/go-test.log
 
-.PHONY: all setup setup-apt setup-ort test build
+.PHONY: all setup setup-apt setup-ort test build bench-calibrate
 
 all: build
 
@@ -53,3 +53,12 @@ build:
 	else \
 		echo "no ./cmd/onnxquant yet; nothing to build"; \
 	fi
+
+# bench-calibrate prints calibration figures: collector and range-choice
+# costs, throughput (samples/s) of each method on the Go engine and ONNX
+# Runtime (fastestdet on CALIBRATE_BENCH_IMAGES, default 20, ImageNet sample
+# images), and the peak RSS of the onnxquant binary calibrating 20 and 200
+# images against one inference. Not part of `make test`.
+bench-calibrate: setup
+	$(GO) test ./calibrate -run '^$$' -bench 'CollectorAdd|Range' -timeout 30m
+	$(GO) test ./calibrate -run '^$$' -bench 'Calibrate' -benchtime 1x -timeout 60m -v

@@ -22,7 +22,9 @@ Quantizes the float32 model IN and writes the 8-bit model OUT (never over IN).
 The defaults give the reference tool's default: IntegerOps with dynamic
 activation quantization and per-tensor uint8 weights. Static modes need
 activation parameters: --params FILE (the reference tool's
-{"tensor": [zero_point, scale]} or onnxquant's calibration output).
+{"tensor": [zero_point, scale]} or onnxquant's calibration output), or
+--calibrate DATA to calibrate first with the data and method flags of
+'onnxquant calibrate'.
 
 Formats: integer (ConvInteger/MatMulInteger), qlinear (QLinearConv,
 QLinearMatMul and the com.microsoft QLinear ops), qdq (QuantizeLinear/
@@ -44,6 +46,8 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	fs.Var(&opTypes, "op-types", "only quantize these op types (comma-separated)")
 	bits := fs.Int("bits", 8, "bits per value (8)")
 	report := fs.Bool("report", false, "print the full report")
+	calibData := fs.String("calibrate", "", "calibrate on the data at PATH first and quantize statically with the ranges found (data and method flags as for 'onnxquant calibrate')")
+	cf := addCalibFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -72,13 +76,25 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	cfg.PerChannel, cfg.SymmetricWeights, cfg.SymmetricActivations = *perChannel, *symW, *symA
 	cfg.ReduceRange, cfg.FuseDynamic, cfg.Bits = *reduce, *fuse, *bits
 	cfg.NodesToQuantize, cfg.NodesToExclude, cfg.OpTypesToQuantize = nodes, exclude, opTypes
+	if *calibData != "" {
+		switch {
+		case *paramsFile != "":
+			return usagef("--calibrate and --params exclude each other")
+		case *dynamic:
+			return usagef("--calibrate quantizes statically; drop --dynamic")
+		}
+		if err := cf.check(); err != nil {
+			return err
+		}
+		cf.data, cfg.Static = *calibData, true
+	}
 	if *paramsFile != "" {
 		if cfg.Params, err = quantize.ReadParamsFile(*paramsFile); err != nil {
 			return err
 		}
 	}
-	if cfg.Static && cfg.Params == nil {
-		return usagef("static quantization needs activation parameters: --params FILE")
+	if cfg.Static && cfg.Params == nil && *calibData == "" {
+		return usagef("static quantization needs activation parameters: --params FILE or --calibrate DATA")
 	}
 	if err := sameFile(in, out); err != nil {
 		return err
@@ -86,6 +102,11 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	m, err := onnx.Load(in)
 	if err != nil {
 		return err
+	}
+	if *calibData != "" {
+		if cfg.Params, err = calibrateFor(m, cfg, cf, stderr); err != nil {
+			return err
+		}
 	}
 	qm, rep, err := quantize.Model(m, cfg)
 	if err != nil {
