@@ -7,6 +7,7 @@ SHELL := /bin/bash
 GO ?= $(if $(wildcard /usr/local/go/bin/go),/usr/local/go/bin/go,go)
 APT_PACKAGES := protobuf-compiler python3-onnx chromium
 TEST_LOG := .cache/go-test.log
+FUZZTIME ?= 30s
 
 .PHONY: all setup setup-apt setup-ort test build bench-calibrate
 
@@ -38,6 +39,9 @@ setup-apt:
 test: setup
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build ./...
+	@# The model decoder's fuzz target for a bounded time (its seed corpus
+	@# also runs below as an ordinary test).
+	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	@mkdir -p $(dir $(TEST_LOG)); \
 	rc=0; $(GO) test ./... -count=1 -timeout 40m 2>&1 | tee $(TEST_LOG) || rc=$$?; \
 	ok=$$(grep -c '^ok ' $(TEST_LOG) || true); \
