@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/onnxquant/onnxquant/evaluate"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/quantize"
 	"github.com/onnxquant/onnxquant/tensor"
@@ -49,6 +50,10 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	report := fs.Bool("report", false, "print the full report")
 	calibData := fs.String("calibrate", "", "calibrate on the data at PATH first and quantize statically with the ranges found (data and method flags as for 'onnxquant calibrate')")
 	cf := addCalibFlags(fs)
+	targetSQNR := fs.Float64("target-sqnr", 0, "with --calibrate: exclude the nodes adding the most error until every output's SQNR (on the calibration data) reaches DB")
+	maxDrop := fs.Float64("max-drop", -1, "with --calibrate and labelled data: exclude nodes until the top-1 accuracy drops by at most POINTS")
+	labels := fs.String("labels", "", "labels for --max-drop: a name<TAB>index file or a synset table")
+	html := fs.String("html", "", "with --target-sqnr/--max-drop: write a report page (per-layer SQNR chart, excluded nodes) to FILE")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -94,6 +99,13 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 			return err
 		}
 	}
+	fallback := *targetSQNR != 0 || *maxDrop >= 0
+	if fallback && *calibData == "" {
+		return usagef("--target-sqnr and --max-drop need --calibrate DATA")
+	}
+	if !fallback && (*html != "" || *labels != "") {
+		return usagef("--html and --labels go with --target-sqnr or --max-drop")
+	}
 	if cfg.Static && cfg.Params == nil && *calibData == "" {
 		return usagef("static quantization needs activation parameters: --params FILE or --calibrate DATA")
 	}
@@ -113,8 +125,22 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 			return err
 		}
 	}
-	qm, rep, err := quantize.Model(m, cfg)
-	if err != nil {
+	var qm *onnx.ModelProto
+	var rep *quantize.Report
+	if fallback {
+		var frep *evaluate.FallbackReport
+		qm, frep, err = runFallback(m, cfg, cf, *targetSQNR, *maxDrop, *labels, stderr)
+		if err != nil {
+			return err
+		}
+		rep = frep.Quantize
+		defer printFallback(stdout, frep, *targetSQNR, *maxDrop)
+		if *html != "" {
+			if err := writeFallbackHTML(*html, in, out, frep); err != nil {
+				return err
+			}
+		}
+	} else if qm, rep, err = quantize.Model(m, cfg); err != nil {
 		return err
 	}
 	if err := onnx.Save(qm, out, onnx.SaveOptions{Input: in}); err != nil {
