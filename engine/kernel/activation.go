@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"math"
+
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // Activation functions: Relu, LeakyRelu, Elu, Selu, Celu, ThresholdedRelu,
@@ -85,6 +87,12 @@ func activationLoop[T floatElem](p *unaryParams, o, x []T) {
 	alpha, beta := T(p.alpha), T(p.beta)
 	switch p.op {
 	case uRelu:
+		if of, ok := any(o).([]float32); ok {
+			// The vector clamp: the same results (NaN and -0 kept).
+			copy(of, any(x).([]float32))
+			gemm.BiasClamp(of, false, 0, true, 0, float32(math.Inf(1)))
+			return
+		}
 		for i, v := range x {
 			if v < 0 {
 				v = 0

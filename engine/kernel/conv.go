@@ -433,10 +433,15 @@ func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, b
 }
 
 // depthwise2DF32 is depthwise2D for float32 with no dilation along the
-// width. Each input row is copied once into a zero-padded row wide enough
-// that every output row, rounded up to a multiple of 8 columns, is a plain
-// run of gemm.ConvRow (the vector loop) per kernel row with no border
-// cases; the result row then takes the fused clamp, if any, while in cache.
+// width. Each input plane is copied once into a zero-padded plane, so that
+// no window needs a bounds check. When the vertical and horizontal strides
+// are equal, output row r of the accumulator, stored with the padded row
+// width wp as its stride, reads padded rows r*s+a at the columns i*s+j,
+// which are the flat offsets (r*wp+i)*s + a*wp + j: the whole plane for
+// kernel row a is then one run of gemm.ConvRow (the vector loop) over the
+// flat accumulator, computing a few unused values in the padding columns.
+// Otherwise each output row takes kh such runs. The rows are then copied
+// out and take the fused clamp, if any, while in cache.
 func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult int, bias []float32, act *Clamp, y []float32, threads int) {
 	ih, iw := win.In[0], win.In[1]
 	oh, ow := win.Out[0], win.Out[1]
@@ -446,16 +451,29 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	ph, pw := win.PadBegin[0], win.PadBegin[1]
 	m := c * mult
 	ow8 := (ow + 7) &^ 7
-	// Padded row width: the input at offset pw, zeros around it, and room
-	// for the rounded-up output row plus the one value the stride-2 loop
-	// may read past its last tap.
+	// Padded row width: the input at column pw, zeros around it, and room
+	// for a rounded-up output row plus the value the stride-2 loop may read
+	// past its last tap.
 	wp := max(pw+iw, (ow8-1)*sw+kw+1)
+	flat := sh == sw
+	// Accumulator: oh rows of wp (flat) or one row of ow8, rounded up to
+	// whole vector blocks.
+	accLen := ow8
+	if flat {
+		accLen = (oh*wp + 7) &^ 7
+	}
+	// Padded rows: the input at row ph, and zero rows below it as far as
+	// the last (rounded-up) accumulator value reads.
+	hp := max(ph+ih, (oh-1)*sh+(kh-1)*dh+1)
+	if flat {
+		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
+	}
 	planes := batch * m
 	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
 	parallel.For(planes, grain, threads, func(p0, p1 int) {
-		scratch := dwScratch.get(ih*wp + ow8)
+		scratch := dwScratch.get(hp*wp + accLen)
 		defer dwScratch.put(scratch)
-		pad, acc := scratch[:ih*wp], scratch[ih*wp:]
+		pad, acc := scratch[:hp*wp], scratch[hp*wp:]
 		clear(pad)
 		lastIn := -1
 		for p := p0; p < p1; p++ {
@@ -464,7 +482,8 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 			if in := img*c + ic; in != lastIn {
 				xp := x[in*ih*iw : (in+1)*ih*iw]
 				for r := 0; r < ih; r++ {
-					copy(pad[r*wp+pw:r*wp+pw+iw], xp[r*iw:(r+1)*iw])
+					o := (r+ph)*wp + pw
+					copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
 				}
 				lastIn = in
 			}
@@ -474,16 +493,28 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 			if bias != nil {
 				bv = bias[oc]
 			}
+			if flat {
+				for i := range acc {
+					acc[i] = bv
+				}
+				for a := 0; a < kh; a++ {
+					_ = gemm.ConvRow(acc, pad[a*dh*wp:], wk[a*kw:(a+1)*kw], sw)
+				}
+				for r := 0; r < oh; r++ {
+					yrow := yp[r*ow : (r+1)*ow]
+					copy(yrow, acc[r*wp:r*wp+ow])
+					if act != nil {
+						act.apply(yrow)
+					}
+				}
+				continue
+			}
 			for r := 0; r < oh; r++ {
 				for i := range acc {
 					acc[i] = bv
 				}
 				for a := 0; a < kh; a++ {
-					ir := r*sh - ph + a*dh
-					if ir < 0 || ir >= ih {
-						continue
-					}
-					_ = gemm.ConvRow(acc, pad[ir*wp:], wk[a*kw:(a+1)*kw], sw)
+					_ = gemm.ConvRow(acc, pad[(r*sh+a*dh)*wp:], wk[a*kw:(a+1)*kw], sw)
 				}
 				yrow := yp[r*ow : (r+1)*ow]
 				copy(yrow, acc[:ow])

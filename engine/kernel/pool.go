@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -192,7 +193,9 @@ func maxPoolPlanes[T plNumber](g *poolGeom, x, y []T, idx []int64, p0, p1 int, c
 							row := (i0*in1 + s1 + t1*g.d[1]) * in2
 							for t2 := l2; t2 < h2; t2++ {
 								i := row + s2 + t2*g.d[2]
-								if v := xp[i]; at < 0 || v > best {
+								// A NaN wins and then stays (v != v only for
+								// floats).
+								if v := xp[i]; at < 0 || (best == best && (v > best || v != v)) {
 									best, at = v, i
 								}
 							}
@@ -217,6 +220,52 @@ func maxPoolPlanes[T plNumber](g *poolGeom, x, y []T, idx []int64, p0, p1 int, c
 					}
 					o++
 				}
+			}
+		}
+	}
+}
+
+// maxPool2DF32 is maxPoolPlanes for float32 pools over at most two
+// spatial axes without indices. Per output row it first takes the
+// elementwise maximum of the window's input rows (gemm.MaxInto, a vector
+// loop), then the maximum over each window's columns of that row. As in
+// maxPoolPlanes, a window holding a NaN gives NaN.
+func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
+	in2 := g.in[2]
+	colMax := make([]float32, in2)
+	lowest := float32(math.Inf(-1))
+	for p := p0; p < p1; p++ {
+		xp := x[p*g.inSize : (p+1)*g.inSize]
+		yp := y[p*g.outSize : (p+1)*g.outSize]
+		for o1 := 0; o1 < g.out[1]; o1++ {
+			s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
+			yrow := yp[o1*g.out[2] : (o1+1)*g.out[2]]
+			if h1 <= l1 {
+				for i := range yrow {
+					yrow[i] = lowest
+				}
+				continue
+			}
+			r0 := s1 + l1*g.d[1]
+			copy(colMax, xp[r0*in2:(r0+1)*in2])
+			for t1 := l1 + 1; t1 < h1; t1++ {
+				r := s1 + t1*g.d[1]
+				gemm.MaxInto(colMax, xp[r*in2:(r+1)*in2])
+			}
+			d2 := g.d[2]
+			for o2 := range yrow {
+				s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
+				if h2 <= l2 {
+					yrow[o2] = lowest
+					continue
+				}
+				best := colMax[s2+l2*d2]
+				for t2 := l2 + 1; t2 < h2; t2++ {
+					if v := colMax[s2+t2*d2]; best == best && (v > best || v != v) {
+						best = v
+					}
+				}
+				yrow[o2] = best
 			}
 		}
 	}
@@ -351,7 +400,9 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	switch xd := xw.Data.(type) {
 	case []float32:
 		yd := y.Data.([]float32)
-		if k.kind == poolMax {
+		if k.kind == poolMax && idxData == nil && g.in[0] == 1 && g.out[0] == 1 {
+			run(func(p0, p1 int) { maxPool2DF32(g, xd, yd, p0, p1) })
+		} else if k.kind == poolMax {
 			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
 		} else {
 			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })

@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/onnxquant/onnxquant/onnx"
@@ -188,4 +189,42 @@ func cvtProto(c cvtCall) *onnx.NodeProto {
 		p.Input = append(p.Input, fmt.Sprintf("x%d", i))
 	}
 	return p
+}
+
+// TestMaxPoolNaN checks that a window holding a NaN gives NaN, on the
+// float32 path without indices (row maxima first), with indices (the
+// index of the first NaN), and in float64. Input, 2x2 windows, stride 1:
+//
+//	NaN 1   2
+//	3   4   NaN
+//	5   0   6
+//
+// windows: {NaN,1,3,4} -> NaN (index 0), {1,2,4,NaN} -> NaN (index 5),
+// {3,4,5,0} -> 5 (index 6), {4,NaN,0,6} -> NaN (index 5).
+func TestMaxPoolNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	vals := []float32{nan, 1, 2, 3, 4, nan, 5, 0, 6}
+	attrs := []*onnx.AttributeProto{cvtInts("kernel_shape", 2, 2)}
+	for _, tc := range []struct {
+		name string
+		x    *tensor.Tensor
+		outs int
+	}{
+		{"float32", tensor.FromSlice([]int{1, 1, 3, 3}, vals), 1},
+		{"float32 indices", tensor.FromSlice([]int{1, 1, 3, 3}, vals), 2},
+		{"float64", tensor.FromSlice([]int{1, 1, 3, 3}, []float64{math.NaN(), 1, 2, 3, 4, math.NaN(), 5, 0, 6}), 1},
+	} {
+		out, err := cvtRun(t, cvtCall{op: "MaxPool", opset: 12, in: []*tensor.Tensor{tc.x}, outs: tc.outs, attrs: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(out[0].Data); got != "[NaN NaN 5 NaN]" {
+			t.Fatalf("%s: got %s", tc.name, got)
+		}
+		if tc.outs == 2 {
+			if got := fmt.Sprint(out[1].Data); got != "[0 5 6 5]" {
+				t.Fatalf("%s: indices %s", tc.name, got)
+			}
+		}
+	}
 }

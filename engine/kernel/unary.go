@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -499,6 +500,22 @@ func clipT[T numElem](ctx *Ctx, x *tensor.Tensor, d []T, lo, hi *tensor.Tensor) 
 	}
 	if hasHi {
 		h = hi.Data.([]T)[0]
+	}
+	if of, ok := any(o).([]float32); ok {
+		// float32: the vector clamp, with the same comparisons.
+		lf, hf := float32(math.Inf(-1)), float32(math.Inf(1))
+		if hasLo {
+			lf = any(l).(float32)
+		}
+		if hasHi {
+			hf = any(h).(float32)
+		}
+		df := any(d).([]float32)
+		parallel.For(len(d), grainCheap, ctx.Threads, func(a, b int) {
+			copy(of[a:b], df[a:b])
+			gemm.BiasClamp(of[a:b], false, 0, true, lf, hf)
+		})
+		return out
 	}
 	parallel.For(len(d), grainCheap, ctx.Threads, func(a, b int) {
 		src, dst := d[a:b], o[a:b]

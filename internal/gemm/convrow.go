@@ -87,3 +87,27 @@ func BiasClamp(v []float32, addBias bool, bias float32, clamp bool, lo, hi float
 		}
 	}
 }
+
+// maxIntoAsm, when set, is MaxInto's vector loop for the first n values, n
+// a multiple of 8.
+var maxIntoAsm func(dst, src []float32, n int)
+
+// MaxInto sets dst[i] to the greater of dst[i] and src[i], for i <
+// len(dst) (src must be at least as long): src[i] unless dst[i] > src[i],
+// so equal values (+0 and -0) give src's, and a NaN on either side gives
+// NaN.
+func MaxInto(dst, src []float32) {
+	n := len(dst)
+	src = src[:n]
+	done := 0
+	if maxIntoAsm != nil {
+		if done = n &^ 7; done > 0 {
+			maxIntoAsm(dst, src, done)
+		}
+	}
+	for i := done; i < n; i++ {
+		if d, v := dst[i], src[i]; d == d && !(d > v) {
+			dst[i] = v
+		}
+	}
+}

@@ -194,3 +194,31 @@ conly:
 bcdone:
 	VZEROUPPER
 	RET
+
+// func maxIntoRow(dst, src *float32, n int)
+//
+// dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN from
+// either side propagating: MAXPS with the new value as its second source
+// returns it when either is NaN, and lanes where dst was NaN are then set
+// to all ones (a NaN) by OR-ing in the unordered-compare mask.
+TEXT ·maxIntoRow(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+maxloop:
+	CMPQ    CX, $8
+	JLT     maxdone
+	VMOVUPS (DI), Y1
+	VMAXPS  (SI), Y1, Y0
+	VCMPPS  $3, Y1, Y1, Y2
+	VORPS   Y2, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     maxloop
+
+maxdone:
+	VZEROUPPER
+	RET

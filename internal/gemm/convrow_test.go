@@ -96,3 +96,34 @@ func TestBiasClamp(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxInto checks MaxInto on hand-worked pairs (NaN on either side,
+// infinities; equal values, signed zeros included, take src) repeated to lengths that use the vector loop
+// and the scalar tail.
+func TestMaxInto(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	dst := []float32{1, 1, nan, 1, -inf, 0, negZero, 2, -3}
+	src := []float32{2, nan, 5, -inf, -7, negZero, 0, 2, inf}
+	want := []float32{2, nan, nan, 1, -7, negZero, 0, 2, inf}
+	for _, reps := range []int{1, 2, 3} {
+		var d, s, w []float32
+		for r := 0; r < reps; r++ {
+			d = append(d, dst...)
+			s = append(s, src...)
+			w = append(w, want...)
+		}
+		MaxInto(d, s)
+		for i := range d {
+			g, x := d[i], w[i]
+			same := g == x && math.Signbit(float64(g)) == math.Signbit(float64(x))
+			if x != x {
+				same = g != g
+			}
+			if !same {
+				t.Fatalf("len %d: dst[%d] = %g, want %g", len(d), i, g, x)
+			}
+		}
+	}
+}

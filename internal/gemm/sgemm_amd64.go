@@ -85,3 +85,14 @@ func init() {
 		}
 	}
 }
+
+// maxIntoRow is MaxInto's vector loop (convrow_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func maxIntoRow(dst, src *float32, n int)
+
+func init() {
+	if hasAVX2FMA {
+		maxIntoAsm = func(dst, src []float32, n int) { maxIntoRow(&dst[0], &src[0], n) }
+	}
+}
