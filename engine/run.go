@@ -48,7 +48,11 @@ func (s *state) get(name string) (*tensor.Tensor, bool) {
 
 // run executes the plan. args are the formal inputs in order; scope resolves
 // values of enclosing graphs.
-func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, obs Observer) (*state, error) {
+//
+// ar, when not nil, supplies the kernels' output buffers and takes back
+// those of values that die; subgraphs run with a nil ar and allocate
+// plainly.
+func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, obs Observer, ar *arena) (*state, error) {
 	st := &state{p: p, vals: make([]*tensor.Tensor, len(p.names)), parent: scope}
 	if len(args) != len(p.inputIDs) {
 		return nil, fmt.Errorf("engine: graph %q takes %d inputs, got %d", p.name, len(p.inputIDs), len(args))
@@ -78,6 +82,10 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 	kctx := *ctx
 	kctx.Scope = st
 	kctx.Observe = obs
+	kctx.Alloc = nil
+	if ar != nil {
+		kctx.Alloc = ar.alloc
+	}
 	steps := p.steps
 	if obs == nil && p.fast != nil {
 		steps = p.fast
@@ -117,11 +125,17 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 				return nil, fmt.Errorf("engine: node %q (%s) did not produce output %q", s.name, s.proto.GetOpType(), p.names[id])
 			}
 			st.vals[id] = outs[j]
+			if ar != nil {
+				ar.hold(outs[j])
+			}
 			if obs != nil {
 				obs(p.names[id], outs[j])
 			}
 		}
 		for _, id := range s.free {
+			if ar != nil && st.vals[id] != nil {
+				ar.release(st.vals[id])
+			}
 			st.vals[id] = nil
 		}
 	}
@@ -139,7 +153,7 @@ func (g *subgraph) NumOutputs() int { return len(g.p.outputIDs) }
 
 // Run executes the subgraph; ctx.Scope is the enclosing graph's state.
 func (g *subgraph) Run(ctx *kernel.Ctx, inputs []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	st, err := g.p.run(ctx, inputs, ctx.Scope, ctx.Observe)
+	st, err := g.p.run(ctx, inputs, ctx.Scope, ctx.Observe, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ type Session struct {
 	inputs  []ValueInfo
 	outputs []ValueInfo
 	extra   []string
+	arenas  arenas // recycled buffers, one arena per run in progress
 }
 
 // UnsupportedError lists every node of a model that the engine cannot run.
@@ -183,7 +184,9 @@ func (s *Session) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor,
 	for i, name := range s.main.inputs {
 		args[i] = inputs[name]
 	}
-	st, err := s.main.run(kctx, args, nil, obs)
+	ar := s.arenas.get()
+	defer s.arenas.put(ar)
+	st, err := s.main.run(kctx, args, nil, obs, ar)
 	if err != nil {
 		return nil, err
 	}

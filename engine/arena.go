@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+// arena recycles the buffers of a session's intermediate values between
+// and within runs, so that a run in steady state allocates little beyond
+// its output tensors.
+//
+// Kernels allocate their outputs through the arena (kernel.Ctx.Alloc).
+// Every buffer it hands out is owned: known by the address of its first
+// element, with a count of the live values whose data lies in it. Several
+// values can share one buffer (Reshape, Identity, Squeeze, ... return their
+// input's data; some Slice and Split outputs are views into it), so the
+// count is kept per buffer, found by address even for a view that starts
+// inside it. When a value dies (the plan's free list), its buffer's count
+// drops, and at zero the buffer goes to a free list keyed by element type
+// and length, to serve a later allocation of the same size. Graph outputs
+// (kept values) never die, so their buffers are never reused; graph inputs
+// and constants are not owned, so never recycled either. At the end of a
+// run, buffers still in use (the outputs) are forgotten and belong to the
+// caller; the free lists stay for the next run.
+//
+// One arena serves one run at a time; a session keeps a few for runs in
+// parallel. Subgraphs (If, Loop, Scan bodies) allocate outside the arena.
+type arena struct {
+	mu    sync.Mutex
+	owned map[uintptr]*arenaBuf
+	free  map[arenaKey][]*arenaBuf
+	// sorted lists the owned buffers by address, for finding the buffer a
+	// view points into; rebuilt when owned has changed (dirty).
+	sorted []*arenaBuf
+	dirty  bool
+	// views counts lookups that found a view starting inside a buffer.
+	views int
+}
+
+type arenaKey struct {
+	dt tensor.DataType
+	n  int
+}
+
+// arenaBuf is one owned buffer.
+type arenaBuf struct {
+	key   arenaKey
+	data  any     // the typed slice, full length
+	start uintptr // address of element 0
+	size  uintptr // length in bytes
+	refs  int     // live values with data in it
+	free  bool
+}
+
+func newArena() *arena {
+	return &arena{owned: map[uintptr]*arenaBuf{}, free: map[arenaKey][]*arenaBuf{}}
+}
+
+// pooled reports whether buffers of dt are recycled: numeric and bool
+// element types (strings hold pointers the GC must see cleared anyway).
+func pooled(dt tensor.DataType) bool {
+	switch dt {
+	case tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16,
+		tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16,
+		tensor.Int32, tensor.Uint32, tensor.Int64, tensor.Uint64, tensor.Bool:
+		return true
+	}
+	return false
+}
+
+// span returns the address and byte length of a typed slice's elements, or
+// 0 when it holds none or is of a type not pooled.
+func span(data any) (uintptr, uintptr) {
+	switch d := data.(type) {
+	case []float32:
+		return sliceSpan(d)
+	case []float64:
+		return sliceSpan(d)
+	case []tensor.F16:
+		return sliceSpan(d)
+	case []tensor.BF16:
+		return sliceSpan(d)
+	case []int8:
+		return sliceSpan(d)
+	case []uint8:
+		return sliceSpan(d)
+	case []int16:
+		return sliceSpan(d)
+	case []uint16:
+		return sliceSpan(d)
+	case []int32:
+		return sliceSpan(d)
+	case []uint32:
+		return sliceSpan(d)
+	case []int64:
+		return sliceSpan(d)
+	case []uint64:
+		return sliceSpan(d)
+	case []bool:
+		return sliceSpan(d)
+	}
+	return 0, 0
+}
+
+func sliceSpan[T any](s []T) (uintptr, uintptr) {
+	if len(s) == 0 {
+		return 0, 0
+	}
+	var z T
+	return uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(len(s)) * unsafe.Sizeof(z)
+}
+
+// alloc returns a zero-filled tensor, from a free buffer of the same type
+// and length when there is one.
+func (a *arena) alloc(dt tensor.DataType, shape []int) *tensor.Tensor {
+	n := tensor.NumElements(shape)
+	if n <= 0 || !pooled(dt) {
+		return tensor.New(dt, shape...)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return tensor.New(dt, shape...) // panics with tensor.New's message
+		}
+	}
+	key := arenaKey{dt, n}
+	a.mu.Lock()
+	if list := a.free[key]; len(list) > 0 {
+		b := list[len(list)-1]
+		a.free[key] = list[:len(list)-1]
+		b.free = false
+		b.refs = 0
+		a.mu.Unlock()
+		clearData(b.data)
+		return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: b.data}
+	}
+	a.mu.Unlock()
+	t := tensor.New(dt, shape...)
+	start, size := span(t.Data)
+	if start == 0 {
+		return t
+	}
+	a.mu.Lock()
+	a.owned[start] = &arenaBuf{key: key, data: t.Data, start: start, size: size}
+	a.dirty = true
+	a.mu.Unlock()
+	return t
+}
+
+func clearData(data any) {
+	switch d := data.(type) {
+	case []float32:
+		clear(d)
+	case []float64:
+		clear(d)
+	case []tensor.F16:
+		clear(d)
+	case []tensor.BF16:
+		clear(d)
+	case []int8:
+		clear(d)
+	case []uint8:
+		clear(d)
+	case []int16:
+		clear(d)
+	case []uint16:
+		clear(d)
+	case []int32:
+		clear(d)
+	case []uint32:
+		clear(d)
+	case []int64:
+		clear(d)
+	case []uint64:
+		clear(d)
+	case []bool:
+		clear(d)
+	}
+}
+
+// find returns the owned buffer holding the tensor's data, or nil.
+func (a *arena) find(t *tensor.Tensor) *arenaBuf {
+	if t == nil {
+		return nil
+	}
+	start, size := span(t.Data)
+	if start == 0 {
+		return nil
+	}
+	if b := a.owned[start]; b != nil {
+		return b
+	}
+	// A view starting inside a buffer: the last buffer starting before it.
+	if a.dirty {
+		a.sorted = a.sorted[:0]
+		for _, b := range a.owned {
+			a.sorted = append(a.sorted, b)
+		}
+		slices.SortFunc(a.sorted, func(x, y *arenaBuf) int { return cmp.Compare(x.start, y.start) })
+		a.dirty = false
+	}
+	i, _ := slices.BinarySearchFunc(a.sorted, start, func(b *arenaBuf, p uintptr) int { return cmp.Compare(b.start, p) })
+	if i == 0 {
+		return nil
+	}
+	if b := a.sorted[i-1]; start+size <= b.start+b.size {
+		a.views++
+		return b
+	}
+	return nil
+}
+
+// hold records a new live value.
+func (a *arena) hold(t *tensor.Tensor) {
+	a.mu.Lock()
+	if b := a.find(t); b != nil && !b.free {
+		b.refs++
+	}
+	a.mu.Unlock()
+}
+
+// release records that a live value died, recycling its buffer when no
+// other live value uses it.
+func (a *arena) release(t *tensor.Tensor) {
+	a.mu.Lock()
+	if b := a.find(t); b != nil && !b.free && b.refs > 0 {
+		b.refs--
+		if b.refs == 0 {
+			b.free = true
+			a.free[b.key] = append(a.free[b.key], b)
+		}
+	}
+	a.mu.Unlock()
+}
+
+// endRun forgets the buffers still in use (they now belong to the caller,
+// or were scratch a kernel dropped) and keeps the free ones.
+func (a *arena) endRun() {
+	a.mu.Lock()
+	for k, b := range a.owned {
+		if !b.free {
+			delete(a.owned, k)
+			a.dirty = true
+		}
+	}
+	a.mu.Unlock()
+}
+
+// arenas is a session's stock of arenas, one per run in progress.
+type arenas struct {
+	mu    sync.Mutex
+	stock []*arena
+}
+
+func (s *arenas) get() *arena {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.stock); n > 0 {
+		a := s.stock[n-1]
+		s.stock = s.stock[:n-1]
+		return a
+	}
+	return newArena()
+}
+
+func (s *arenas) put(a *arena) {
+	a.endRun()
+	s.mu.Lock()
+	s.stock = append(s.stock, a)
+	s.mu.Unlock()
+}

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/internal/onnxbuild"
+	"github.com/onnxquant/onnxquant/tensor"
+)
+
+// TestArenaRefCounts checks the buffer accounting directly: a buffer is
+// recycled only when every value in it has died, views starting inside a
+// buffer count for it, and tensors the arena did not allocate are never
+// recycled.
+func TestArenaRefCounts(t *testing.T) {
+	a := newArena()
+	base := a.alloc(tensor.Float32, []int{4, 5})
+	data := base.Data.([]float32)
+	view := &tensor.Tensor{DType: tensor.Float32, Shape: []int{4}, Data: data[5:9]}
+	alias := &tensor.Tensor{DType: tensor.Float32, Shape: []int{20}, Data: data}
+	foreign := tensor.New(tensor.Float32, 4, 5)
+	for _, v := range []*tensor.Tensor{base, view, alias, foreign} {
+		a.hold(v)
+	}
+	steps := []struct {
+		release *tensor.Tensor
+		free    int // free buffers of [4,5] float32 after it
+	}{
+		{base, 0}, {foreign, 0}, {alias, 0}, {view, 1},
+	}
+	for i, s := range steps {
+		a.release(s.release)
+		if got := len(a.free[arenaKey{tensor.Float32, 20}]); got != s.free {
+			t.Fatalf("after release %d: %d free buffers, want %d", i, got, s.free)
+		}
+	}
+	if a.views == 0 {
+		t.Fatal("the view was not found inside its buffer")
+	}
+	// The recycled buffer serves the next allocation of that size, zeroed.
+	for i := range data {
+		data[i] = 7
+	}
+	again := a.alloc(tensor.Float32, []int{2, 10})
+	got := again.Data.([]float32)
+	if &got[0] != &data[0] {
+		t.Fatal("a free buffer of the same size was not reused")
+	}
+	for i, v := range got {
+		if v != 0 {
+			t.Fatalf("reused buffer not cleared: [%d] = %g", i, v)
+		}
+	}
+	// Another size gets a new buffer; the foreign one is never handed out.
+	other := a.alloc(tensor.Float32, []int{20, 1, 2})
+	if od := other.Data.([]float32); &od[0] == &foreign.Data.([]float32)[0] {
+		t.Fatal("a buffer the arena did not allocate was handed out")
+	}
+}
+
+// TestArenaAliasedValues runs a graph where a Reshape output shares its
+// input's buffer after the input dies, while same-size values are
+// allocated: a buffer recycled too early would be overwritten and show in
+// the result. It also checks that outputs of earlier runs stay intact and
+// that runs in parallel agree.
+//
+//	a = Relu(x); b = Reshape(a, [6, 4]); (a dies)
+//	c = Neg(x); d = Reshape(c, [6, 4]); e = Add(b, d)   (c, d same size as a)
+//	y = Reshape(e, [4, 6]) + x  =  relu(x) - x + x  =  relu(x)
+func TestArenaAliasedValues(t *testing.T) {
+	shape64 := func(v ...int64) *tensor.Tensor { return tensor.FromSlice([]int{len(v)}, v) }
+	m := onnxbuild.New(14).
+		Input("x", tensor.Float32, 4, 6).
+		Init("s1", shape64(6, 4)).Init("s2", shape64(4, 6)).
+		Node("Relu", []string{"x"}, []string{"a"}).
+		Node("Reshape", []string{"a", "s1"}, []string{"b"}).
+		Node("Neg", []string{"x"}, []string{"c"}).
+		Node("Reshape", []string{"c", "s1"}, []string{"d"}).
+		Node("Add", []string{"b", "d"}, []string{"e"}).
+		Node("Reshape", []string{"e", "s2"}, []string{"f"}).
+		Node("Add", []string{"f", "x"}, []string{"y"}).
+		Node("Identity", []string{"b"}, []string{"z"}).
+		Output("y", tensor.Float32, 4, 6).
+		Output("z", tensor.Float32, 6, 4).M
+	s, err := New(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	input := func() []float32 {
+		v := make([]float32, 24)
+		for i := range v {
+			v[i] = float32(r.IntN(17) - 8) // small integers: exact sums
+		}
+		return v
+	}
+	check := func(x []float32, out map[string]*tensor.Tensor) {
+		t.Helper()
+		y, z := out["y"].Data.([]float32), out["z"].Data.([]float32)
+		for i, v := range x {
+			want := max(v, 0)
+			if y[i] != want || z[i] != want {
+				t.Fatalf("at %d: y = %g, z = %g, want %g (x = %g)", i, y[i], z[i], want, v)
+			}
+		}
+	}
+	var kept []map[string]*tensor.Tensor
+	var inputs [][]float32
+	for run := 0; run < 4; run++ {
+		x := input()
+		out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{4, 6}, x)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(x, out)
+		kept = append(kept, out)
+		inputs = append(inputs, x)
+	}
+	for i := range kept {
+		check(inputs[i], kept[i]) // earlier outputs untouched by later runs
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		x := input()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{4, 6}, x)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				y := out["y"].Data.([]float32)
+				for j, v := range x {
+					if y[j] != max(v, 0) {
+						errs <- fmt.Errorf("run in parallel: y[%d] = %g, want %g", j, y[j], max(v, 0))
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
