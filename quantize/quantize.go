@@ -88,9 +88,10 @@ func Model(m *onnx.ModelProto, cfg Config) (*onnx.ModelProto, *Report, error) {
 }
 
 // TensorsToCalibrate returns, sorted, the activations whose parameters a
-// static quantization of m with cfg needs: the inputs and outputs of the
-// nodes it would quantize (after folding Relu/Clip), and no other. Calibrate
-// these; cfg.Params is ignored.
+// static quantization of m with cfg needs: the float inputs and outputs of
+// the nodes it selects (op types, node lists), and the outputs of the
+// Relu/Clip nodes it folds into them. The set also covers any narrower
+// selection (more nodes excluded). Calibrate these; cfg.Params is ignored.
 func TensorsToCalibrate(m *onnx.ModelProto, cfg Config) ([]string, error) {
 	cfg.Static = true
 	cfg.Params = nil
@@ -160,6 +161,19 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 	}
 	if err := q.rewrite(sel); err != nil {
 		return nil, nil, nil, err
+	}
+	if record {
+		// Also every float activation a selected node reads or writes:
+		// leaving some nodes in float (NodesToExclude, the accuracy
+		// fallback) can make a neighbour quantize a tensor that passed
+		// through 8-bit before, and its range must be known too.
+		for n := range sel {
+			for _, v := range append(n.Inputs(), n.Outputs()...) {
+				if v != "" && q.isFloat(v) && !q.g.IsConstant(v) {
+					q.record[v] = true
+				}
+			}
+		}
 	}
 	m.Graph.Node = q.out
 	m.Graph.Initializer = append(m.Graph.Initializer, q.inits...)
