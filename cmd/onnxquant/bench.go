@@ -50,6 +50,7 @@ neither engine uses more cores than asked.`, stderr)
 	materialize := fs.Bool("materialize", false, "replace ConstantOfShape weights (ONNX light models) by seeded random ones")
 	gemmSize := fs.Int("gemm", 0, "time a SIZE^3 float32 GEMM instead of a model")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to FILE")
+	memProfile := fs.String("memprofile", "", "write a profile of the timed runs' allocations to FILE")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -122,6 +123,12 @@ neither engine uses more cores than asked.`, stderr)
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			runtime.MemProfileRate = 512 * 1024
+		}()
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range times {
@@ -132,6 +139,17 @@ neither engine uses more cores than asked.`, stderr)
 		times[i] = time.Since(start)
 	}
 	runtime.ReadMemStats(&after)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.GC() // the profile covers allocations up to the last collection
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "model=%s engine=%s threads=%d runs=%d gemm_kernel=%q\n", path, *engineName, nt, *runs, gemm.Kernel())
 	st := durationStats(times)
 	fmt.Fprintf(stdout, "min_ms=%.3f mean_ms=%.3f max_ms=%.3f\n", ms(st.min), ms(st.mean), ms(st.max))

@@ -119,6 +119,7 @@ func buildLpPool(n *Node) (Kernel, error) {
 // that land inside the input or its explicit padding.
 type poolGeom struct {
 	in, out, d [3]int
+	k, s, pb   [3]int // kernel size, stride and leading padding
 	start      [3][]int // input position of tap 0
 	tlo, thi   [3][]int // taps [tlo, thi) are inside the input
 	padCount   [3][]int // taps inside [-pad_begin, in+pad_end)
@@ -140,6 +141,7 @@ func newPoolGeom(w *Window) (*poolGeom, error) {
 			pb, pe = w.PadBegin[src], w.PadEnd[src]
 		}
 		g.in[a], g.out[a], g.d[a] = in, out, d
+		g.k[a], g.s[a], g.pb[a] = k, s, pb
 		g.start[a] = make([]int, out)
 		g.tlo[a] = make([]int, out)
 		g.thi[a] = make([]int, out)
@@ -228,45 +230,44 @@ func maxPoolPlanes[T plNumber](g *poolGeom, x, y []T, idx []int64, p0, p1 int, c
 // maxPool2DF32 is maxPoolPlanes for float32 pools over at most two
 // spatial axes without indices. Per output row it first takes the
 // elementwise maximum of the window's input rows (gemm.MaxInto, a vector
-// loop), then the maximum over each window's columns of that row. As in
-// maxPoolPlanes, a window holding a NaN gives NaN.
+// loop) into a row padded with -Inf on both sides, then the maximum over
+// each window's columns of that row (gemm.PoolRowMax, a vector loop for
+// strides 1 and 2). As in maxPoolPlanes, a window holding a NaN gives NaN.
 func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
-	in2 := g.in[2]
-	colMax := make([]float32, in2)
+	in2, out2 := g.in[2], g.out[2]
 	lowest := float32(math.Inf(-1))
+	if g.d[2] != 1 {
+		maxPoolPlanes(g, x, y, nil, p0, p1, false)
+		return
+	}
+	// The padded row holds the input at column pb: window o then starts at
+	// column o*s, and the -Inf around the input never wins.
+	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
+	wp := max(pb+in2, (out2-1)*s2+k2+1)
+	colMax := make([]float32, wp)
 	for p := p0; p < p1; p++ {
 		xp := x[p*g.inSize : (p+1)*g.inSize]
 		yp := y[p*g.outSize : (p+1)*g.outSize]
 		for o1 := 0; o1 < g.out[1]; o1++ {
 			s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
-			yrow := yp[o1*g.out[2] : (o1+1)*g.out[2]]
+			yrow := yp[o1*out2 : (o1+1)*out2]
 			if h1 <= l1 {
 				for i := range yrow {
 					yrow[i] = lowest
 				}
 				continue
 			}
+			for i := range colMax {
+				colMax[i] = lowest
+			}
+			mid := colMax[pb : pb+in2]
 			r0 := s1 + l1*g.d[1]
-			copy(colMax, xp[r0*in2:(r0+1)*in2])
+			copy(mid, xp[r0*in2:(r0+1)*in2])
 			for t1 := l1 + 1; t1 < h1; t1++ {
 				r := s1 + t1*g.d[1]
-				gemm.MaxInto(colMax, xp[r*in2:(r+1)*in2])
+				gemm.MaxInto(mid, xp[r*in2:(r+1)*in2])
 			}
-			d2 := g.d[2]
-			for o2 := range yrow {
-				s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
-				if h2 <= l2 {
-					yrow[o2] = lowest
-					continue
-				}
-				best := colMax[s2+l2*d2]
-				for t2 := l2 + 1; t2 < h2; t2++ {
-					if v := colMax[s2+t2*d2]; best == best && (v > best || v != v) {
-						best = v
-					}
-				}
-				yrow[o2] = best
-			}
+			_ = gemm.PoolRowMax(yrow, colMax, k2, s2)
 		}
 	}
 }

@@ -111,3 +111,46 @@ func MaxInto(dst, src []float32) {
 		}
 	}
 }
+
+// poolRowMaxAsm, when set, is PoolRowMax's vector loop for strides 1 and 2
+// over the first n outputs, n a multiple of 8; for stride 2 it may read one
+// value past the last tap.
+var poolRowMaxAsm func(out []float32, n int, x []float32, kw, stride int)
+
+// PoolRowMax sets out[i] to the maximum of x[i*stride+j] over j < kw, for
+// i < len(out): one row of a max pooling over a row of (already pooled
+// vertically) values. A window holding a NaN gives NaN. x must hold at
+// least (len(out)-1)*stride+kw values; kw and stride must be at least 1.
+func PoolRowMax(out, x []float32, kw, stride int) error {
+	n := len(out)
+	if n == 0 {
+		return nil
+	}
+	if kw < 1 || stride < 1 {
+		return fmt.Errorf("gemm: PoolRowMax: window %d, stride %d", kw, stride)
+	}
+	if need := (n-1)*stride + kw; len(x) < need {
+		return fmt.Errorf("gemm: PoolRowMax: x holds %d values, %d outputs with stride %d and window %d need %d", len(x), n, stride, kw, need)
+	}
+	done := 0
+	if poolRowMaxAsm != nil && (stride == 1 || stride == 2) {
+		done = n &^ 7
+		if stride == 2 && done > 0 && len(x) < (done-1)*2+kw+1 {
+			done -= 8
+		}
+		if done > 0 {
+			poolRowMaxAsm(out, done, x, kw, stride)
+		}
+	}
+	for i := done; i < n; i++ {
+		w := x[i*stride : i*stride+kw]
+		best := w[0]
+		for _, v := range w[1:] {
+			if best == best && !(best > v) {
+				best = v
+			}
+		}
+		out[i] = best
+	}
+	return nil
+}

@@ -222,3 +222,89 @@ maxloop:
 maxdone:
 	VZEROUPPER
 	RET
+
+// Running maximum of one tap for the pooling rows: acc = max(acc, v) by
+// MAXPS (which keeps acc when either is NaN), and the NaN lanes of v are
+// collected in nanacc.
+#define PMAX(v, acc, nanacc, tmp) \
+	VMAXPS v, acc, acc; \
+	VCMPPS $3, v, v, tmp; \
+	VORPS  tmp, nanacc, nanacc
+
+// func poolRowMaxS1(out *float32, n int, x *float32, kw int)
+//
+// out[i] = max_{j<kw} x[i+j] for i < n, n a multiple of 8, kw >= 1; a NaN
+// in a window gives NaN (all-ones bits).
+TEXT ·poolRowMaxS1(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ kw+24(FP), R9
+
+p1loop:
+	CMPQ    CX, $8
+	JLT     p1done
+	VMOVUPS (SI), Y0
+	VCMPPS  $3, Y0, Y0, Y1
+	MOVQ    SI, R10
+	MOVQ    R9, R12
+	DECQ    R12
+	JZ      p1store
+
+p1tap:
+	ADDQ    $4, R10
+	VMOVUPS (R10), Y2
+	PMAX(Y2, Y0, Y1, Y3)
+	DECQ    R12
+	JNZ     p1tap
+
+p1store:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     p1loop
+
+p1done:
+	VZEROUPPER
+	RET
+
+// func poolRowMaxS2(out *float32, n int, x *float32, kw int)
+//
+// out[i] = max_{j<kw} x[2*i+j] for i < n, n a multiple of 8, kw >= 1,
+// reading one value past the last tap; NaN as in poolRowMaxS1.
+TEXT ·poolRowMaxS2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ kw+24(FP), R9
+
+p2loop:
+	CMPQ CX, $8
+	JLT  p2done
+	MOVQ SI, R10
+	EVENS(0, Y0)
+	VCMPPS $3, Y0, Y0, Y1
+	MOVQ   R9, R12
+	DECQ   R12
+	JZ     p2store
+
+p2tap:
+	ADDQ $4, R10
+	EVENS(0, Y2)
+	PMAX(Y2, Y0, Y1, Y3)
+	DECQ R12
+	JNZ  p2tap
+
+p2store:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $64, SI
+	SUBQ    $8, CX
+	JMP     p2loop
+
+p2done:
+	VZEROUPPER
+	RET

@@ -127,3 +127,54 @@ func TestMaxInto(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolRowMax checks PoolRowMax against the window maxima computed
+// here, for strides 1, 2 (vector loops) and 3, window sizes 1 to 5 and
+// lengths around the 8-output blocks, x followed by NaNs in its array that
+// must not be read into a result; a second pass puts a NaN inside x and
+// expects NaN exactly for the windows holding it.
+func TestPoolRowMax(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	for _, stride := range []int{1, 2, 3} {
+		for _, kw := range []int{1, 2, 3, 5} {
+			for _, n := range []int{1, 7, 8, 9, 16, 17, 25} {
+				for _, withNaN := range []bool{false, true} {
+					need := (n-1)*stride + kw
+					buf := append(randSlice(r, need), make([]float32, 40)...)
+					for i := need; i < len(buf); i++ {
+						buf[i] = float32(math.NaN())
+					}
+					x := buf[:need]
+					at := -1
+					if withNaN {
+						at = r.Intn(need)
+						x[at] = float32(math.NaN())
+					}
+					out := make([]float32, n)
+					if err := PoolRowMax(out, x, kw, stride); err != nil {
+						t.Fatal(err)
+					}
+					for i, got := range out {
+						lo := i * stride
+						if at >= lo && at < lo+kw {
+							if got == got {
+								t.Fatalf("s%d k%d n%d: out[%d] = %g, want NaN (NaN at %d)", stride, kw, n, i, got, at)
+							}
+							continue
+						}
+						want := x[lo]
+						for _, v := range x[lo+1 : lo+kw] {
+							want = max(want, v)
+						}
+						if got != want {
+							t.Fatalf("s%d k%d n%d nan@%d: out[%d] = %g, want %g", stride, kw, n, at, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if err := PoolRowMax(make([]float32, 3), make([]float32, 4), 3, 1); err == nil {
+		t.Fatal("short x: no error")
+	}
+}

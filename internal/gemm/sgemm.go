@@ -381,7 +381,8 @@ type job struct {
 
 // workspace holds one goroutine's packing buffers.
 type workspace struct {
-	a, b []float32
+	a, b  []float32
+	block [MR * NR]float32 // a partial block of C
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -487,8 +488,13 @@ func (g *job) tile(ws *workspace, t int) {
 			ws.b = make([]float32, roundUp(g.nc, NR)*KC)
 		}
 	}
+	direct := microKernelB != nil && g.pb == nil && !g.transB && mt <= directB
 	for p0 := 0; p0 < g.k; p0 += KC {
 		kc := min(KC, g.k-p0)
+		if direct {
+			g.directSlice(ws, a, b, c, i0, mt, p0, kc, j0, nc)
+			continue
+		}
 		var bp []float32
 		if g.pb != nil {
 			base := p0*roundUp(g.n, NR) + (j0/NR)*kc*NR
@@ -516,11 +522,63 @@ func (g *job) tile(ws *workspace, t int) {
 					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
 					microKernel(kc, aPanel, bPanel, cb[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
 				}
-				if g.ep != nil && p0+kc == g.k {
-					// The panel is final and still in cache: finish it.
-					g.ep.apply(cb[jr:], g.ldc, i0+ic, mc, nv)
+			}
+			if g.ep != nil && p0+kc == g.k {
+				// The block is final and still in cache: finish it.
+				g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
+			}
+		}
+	}
+}
+
+// directSlice is one K slice of a tile when B is read in place: whole
+// NR-column panels go straight to microKernelB (rows past the last whole
+// MR-row panel through a small block), and a last partial panel is packed.
+func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, nc int) {
+	last := p0+kc == g.k
+	full := nc / NR * NR
+	var tail []float32
+	if full < nc {
+		tail = ws.b[:kc*NR]
+		packB(tail, false, b, g.ldb, p0, kc, j0+full, nc-full)
+	}
+	for ic := 0; ic < mt; ic += MC {
+		mc := min(MC, mt-ic)
+		var ap []float32
+		if g.pa != nil {
+			base := p0*roundUp(g.m, MR) + ((i0+ic)/MR)*kc*MR
+			ap = g.pa.data[base : base+roundUp(mc, MR)*kc]
+		} else {
+			ap = ws.a[:roundUp(mc, MR)*kc]
+			packA(ap, g.transA, a, g.lda, i0+ic, mc, p0, kc)
+		}
+		cb := c[ic*g.ldc:]
+		for jr := 0; jr < nc; jr += NR {
+			nv := min(NR, nc-jr)
+			for ir := 0; ir < mc; ir += MR {
+				mv := min(MR, mc-ir)
+				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+				cc := cb[ir*g.ldc+jr:]
+				switch {
+				case nv < NR:
+					microKernel(kc, aPanel, tail, cc, g.ldc, g.alpha, mv, nv)
+				case mv == MR:
+					microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, cc, g.ldc, g.alpha)
+				default:
+					tmp := ws.block[:]
+					clear(tmp)
+					microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, tmp, NR, g.alpha)
+					for i := 0; i < mv; i++ {
+						row := cc[i*g.ldc : i*g.ldc+NR]
+						for j := range row {
+							row[j] += tmp[i*NR+j]
+						}
+					}
 				}
 			}
+		}
+		if g.ep != nil && last {
+			g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
 		}
 	}
 }
@@ -686,6 +744,16 @@ func dot(x, y []float32) float32 {
 // sgemm_amd64.go, which installs the AVX2+FMA kernel at start when the CPU
 // has it; builds with the purego tag keep the portable kernel).
 var microKernel = microKernelGo
+
+// microKernelB, when set, computes a full MR x NR block like microKernel
+// but reads the B part in place (step p's NR values at b[p*ldb:]), so that
+// B need not be packed. Only CPU-specific kernels provide it.
+var microKernelB func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32)
+
+// directB is the largest number of rows of C for which a tile reads B in
+// place instead of packing it: packing copies each value of B once per
+// tile and pays off only when enough A panels reuse the packed copy.
+var directB = 128
 
 // kernelName names the float micro-kernel in use, for Kernel.
 var kernelName = "portable Go"

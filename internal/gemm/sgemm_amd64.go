@@ -96,3 +96,48 @@ func init() {
 		maxIntoAsm = func(dst, src []float32, n int) { maxIntoRow(&dst[0], &src[0], n) }
 	}
 }
+
+// sgemmKernel6x16B is sgemmKernel6x16 reading B in place, step p's 16
+// values at b[p*ldb:] (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32)
+
+func init() {
+	if hasAVX2FMA {
+		microKernelB = microKernelBAVX2
+	}
+}
+
+// microKernelBAVX2 is the micro-kernel for a full block of C whose B part
+// is read in place (no packing).
+func microKernelBAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32) {
+	if kc <= 0 {
+		return
+	}
+	_ = a[kc*MR-1]
+	_ = b[(kc-1)*ldb+NR-1]
+	_ = c[(MR-1)*ldc+NR-1]
+	sgemmKernel6x16B(kc, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha)
+}
+
+// poolRowMaxS1 and poolRowMaxS2 are PoolRowMax's vector loops
+// (convrow_amd64.s): n a multiple of 8, kw >= 1.
+//
+//go:noescape
+func poolRowMaxS1(out *float32, n int, x *float32, kw int)
+
+//go:noescape
+func poolRowMaxS2(out *float32, n int, x *float32, kw int)
+
+func init() {
+	if hasAVX2FMA {
+		poolRowMaxAsm = func(out []float32, n int, x []float32, kw, stride int) {
+			if stride == 1 {
+				poolRowMaxS1(&out[0], n, &x[0], kw)
+			} else {
+				poolRowMaxS2(&out[0], n, &x[0], kw)
+			}
+		}
+	}
+}

@@ -102,6 +102,62 @@ store:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32)
+//
+// sgemmKernel6x16 with B read in place: step p's 16 values are
+// b[p*ldb : p*ldb+16] rather than a packed panel. kc must be at least 1.
+TEXT ·sgemmKernel6x16B(SB), NOSPLIT, $0-52
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R9
+	SHLQ $2, R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, BX
+	SHRQ $1, BX
+	JZ   btail
+
+bloop2:
+	SSTEP(0, 0)
+	ADDQ R9, DI
+	SSTEP(24, 0)
+	ADDQ R9, DI
+	ADDQ $48, SI
+	DECQ BX
+	JNZ  bloop2
+
+btail:
+	ANDQ $1, CX
+	JZ   bstore
+	SSTEP(0, 0)
+
+bstore:
+	VBROADCASTSS alpha+48(FP), Y14
+	SROW(Y0, Y1)
+	SROW(Y2, Y3)
+	SROW(Y4, Y5)
+	SROW(Y6, Y7)
+	SROW(Y8, Y9)
+	SROW(Y10, Y11)
+	VZEROUPPER
+	RET
+
 // func fmaLoop(n int)
 //
 // Runs n iterations of 12 independent 8-wide FMAs (192 multiply-adds, 384
