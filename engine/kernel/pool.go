@@ -119,7 +119,7 @@ func buildLpPool(n *Node) (Kernel, error) {
 // that land inside the input or its explicit padding.
 type poolGeom struct {
 	in, out, d [3]int
-	k, s, pb   [3]int // kernel size, stride and leading padding
+	k, s, pb   [3]int   // kernel size, stride and leading padding
 	start      [3][]int // input position of tap 0
 	tlo, thi   [3][]int // taps [tlo, thi) are inside the input
 	padCount   [3][]int // taps inside [-pad_begin, in+pad_end)
