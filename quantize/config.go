@@ -89,6 +89,10 @@ type Config struct {
 	// OpTypesToQuantize limits quantization to these op types (empty: the
 	// format's default set).
 	OpTypesToQuantize []string
+	// KeepBatchNorm leaves BatchNormalization nodes after Conv as they
+	// are; by default they are folded into the Conv's weights and bias
+	// before quantizing, as ONNX Runtime's optimizer does.
+	KeepBatchNorm bool
 }
 
 // TensorParams are the parameters of one activation: its scale and zero

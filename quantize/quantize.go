@@ -147,6 +147,15 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 	if err := g.TopoSort(); err != nil {
 		return nil, nil, nil, fmt.Errorf("quantize: %w", err)
 	}
+	if !cfg.KeepBatchNorm {
+		n, err := foldBatchNorms(g)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("folded %d BatchNormalization node(s) into the Conv before them", n))
+		}
+	}
 	// Shape inference informs the rules (which inputs are float, weight
 	// ranks); inconsistencies it reports do not stop quantization.
 	_ = g.InferShapes()

@@ -47,6 +47,7 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	fs.Var(&exclude, "exclude", "never quantize these nodes (comma-separated names)")
 	fs.Var(&opTypes, "op-types", "only quantize these op types (comma-separated)")
 	bits := fs.Int("bits", 8, "bits per value (8)")
+	keepBN := fs.Bool("keep-batchnorm", false, "do not fold BatchNormalization into the Conv before it")
 	report := fs.Bool("report", false, "print the full report")
 	calibData := fs.String("calibrate", "", "calibrate on the data at PATH first and quantize statically with the ranges found (data and method flags as for 'onnxquant calibrate')")
 	cf := addCalibFlags(fs)
@@ -80,7 +81,7 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 		return err
 	}
 	cfg.PerChannel, cfg.SymmetricWeights, cfg.SymmetricActivations = *perChannel, *symW, *symA
-	cfg.ReduceRange, cfg.FuseDynamic, cfg.Bits = *reduce, *fuse, *bits
+	cfg.ReduceRange, cfg.FuseDynamic, cfg.Bits, cfg.KeepBatchNorm = *reduce, *fuse, *bits, *keepBN
 	cfg.NodesToQuantize, cfg.NodesToExclude, cfg.OpTypesToQuantize = nodes, exclude, opTypes
 	if *calibData != "" {
 		switch {
