@@ -117,6 +117,15 @@ func sliceSpan[T any](s []T) (uintptr, uintptr) {
 // alloc returns a zero-filled tensor, from a free buffer of the same type
 // and length when there is one.
 func (a *arena) alloc(dt tensor.DataType, shape []int) *tensor.Tensor {
+	return a.get(dt, shape, true)
+}
+
+// allocUninit is alloc without clearing a recycled buffer.
+func (a *arena) allocUninit(dt tensor.DataType, shape []int) *tensor.Tensor {
+	return a.get(dt, shape, false)
+}
+
+func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 	n := tensor.NumElements(shape)
 	if n <= 0 || !pooled(dt) {
 		return tensor.New(dt, shape...)
@@ -134,7 +143,9 @@ func (a *arena) alloc(dt tensor.DataType, shape []int) *tensor.Tensor {
 		b.free = false
 		b.refs = 0
 		a.mu.Unlock()
-		clearData(b.data)
+		if zero {
+			clearData(b.data)
+		}
 		return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: b.data}
 	}
 	a.mu.Unlock()

@@ -82,9 +82,9 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 	kctx := *ctx
 	kctx.Scope = st
 	kctx.Observe = obs
-	kctx.Alloc = nil
+	kctx.Alloc, kctx.AllocUninit = nil, nil
 	if ar != nil {
-		kctx.Alloc = ar.alloc
+		kctx.Alloc, kctx.AllocUninit = ar.alloc, ar.allocUninit
 	}
 	steps := p.steps
 	if obs == nil && p.fast != nil {

@@ -239,7 +239,7 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		dt := tensor.Float32
 		var y *tensor.Tensor
 		if x.DType == tensor.Float32 {
-			y = ctx.New(dt, outShape...)
+			y = ctx.NewUninit(dt, outShape...) // runF32 writes every value
 		} else {
 			y = tensor.New(dt, outShape...)
 		}
@@ -434,12 +434,12 @@ func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, b
 
 // depthwise2DF32 is depthwise2D for float32 with no dilation along the
 // width. Each input plane is copied once into a zero-padded plane, so that
-// no window needs a bounds check. When the vertical and horizontal strides
-// are equal, output row r of the accumulator, stored with the padded row
-// width wp as its stride, reads padded rows r*s+a at the columns i*s+j,
-// which are the flat offsets (r*wp+i)*s + a*wp + j: the whole plane for
-// kernel row a is then one run of gemm.ConvRow (the vector loop) over the
-// flat accumulator, computing a few unused values in the padding columns.
+// no window needs a bounds check. With unit strides, output row r of the
+// accumulator, stored with the padded row width wp as its stride, reads
+// padded rows r+a (times the height dilation) at columns i+j, which are the
+// flat offsets r*wp + i + a*wp + j: the whole plane for kernel row a is
+// then one run of gemm.ConvRow (the vector loop) over the flat
+// accumulator, computing a few unused values in the padding columns.
 // Otherwise each output row takes kh such runs. The rows are then copied
 // out and take the fused clamp, if any, while in cache.
 func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult int, bias []float32, act *Clamp, y []float32, threads int) {
@@ -455,7 +455,9 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	// for a rounded-up output row plus the value the stride-2 loop may read
 	// past its last tap.
 	wp := max(pw+iw, (ow8-1)*sw+kw+1)
-	flat := sh == sw
+	// (With strides of 2 the flat form would compute as many unused
+	// values as used ones: those go row by row.)
+	flat := sh == 1 && sw == 1
 	// Accumulator: oh rows of wp (flat) or one row of ow8, rounded up to
 	// whole vector blocks.
 	accLen := ow8
@@ -494,9 +496,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 				bv = bias[oc]
 			}
 			if flat {
-				for i := range acc {
-					acc[i] = bv
-				}
+				fillF32(acc, bv)
 				for a := 0; a < kh; a++ {
 					_ = gemm.ConvRow(acc, pad[a*dh*wp:], wk[a*kw:(a+1)*kw], sw)
 				}
@@ -510,9 +510,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 				continue
 			}
 			for r := 0; r < oh; r++ {
-				for i := range acc {
-					acc[i] = bv
-				}
+				fillF32(acc, bv)
 				for a := 0; a < kh; a++ {
 					_ = gemm.ConvRow(acc, pad[(r*sh+a*dh)*wp:], wk[a*kw:(a+1)*kw], sw)
 				}
@@ -524,6 +522,18 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 			}
 		}
 	})
+}
+
+// fillF32 sets every value of s to v, doubling the filled prefix with copy
+// (a vector memory move) rather than storing one value at a time.
+func fillF32(s []float32, v float32) {
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
+	}
 }
 
 // dwScratch recycles the depthwise kernel's padded rows between runs.

@@ -304,9 +304,22 @@ type Ctx struct {
 	// Alloc returns a zero-filled tensor; the engine may recycle buffers.
 	// When nil, tensor.New is used.
 	Alloc func(dt tensor.DataType, shape []int) *tensor.Tensor
+	// AllocUninit, when set, is Alloc without the zero fill: the contents
+	// are unspecified (a recycled buffer as it was left). See NewUninit.
+	AllocUninit func(dt tensor.DataType, shape []int) *tensor.Tensor
 	// Observe, when set, receives every value produced, subgraphs included
 	// (the engine's observer; kernels do not call it).
 	Observe func(name string, t *tensor.Tensor)
+}
+
+// NewUninit returns an output tensor whose contents are unspecified, for a
+// kernel that writes every element of it: it saves clearing a recycled
+// buffer. Without an AllocUninit it is New.
+func (c *Ctx) NewUninit(dt tensor.DataType, shape ...int) *tensor.Tensor {
+	if c != nil && c.AllocUninit != nil {
+		return c.AllocUninit(dt, shape)
+	}
+	return c.New(dt, shape...)
 }
 
 // New returns a zero-filled output tensor, from the engine's allocator when

@@ -395,7 +395,11 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		default:
 			return nil, n.Unsupported("element type %v", dt)
 		}
-		y = ctx.New(dt, outShape...)
+		if dt == tensor.Float32 && k.kind == poolMax {
+			y = ctx.NewUninit(dt, outShape...) // every output is written
+		} else {
+			y = ctx.New(dt, outShape...)
+		}
 	}
 	run := func(body func(p0, p1 int)) { parallel.For(planes, grain, threads, body) }
 	switch xd := xw.Data.(type) {
