@@ -9,7 +9,7 @@ APT_PACKAGES := protobuf-compiler python3-onnx chromium
 TEST_LOG := .cache/go-test.log
 FUZZTIME ?= 30s
 
-.PHONY: all setup setup-apt setup-ort test build bench-calibrate
+.PHONY: all setup setup-apt setup-ort test build bench-calibrate bench-models bench-quantize bench
 
 all: build
 
@@ -66,3 +66,14 @@ build:
 bench-calibrate: setup
 	$(GO) test ./calibrate -run '^$$' -bench 'CollectorAdd|Range' -timeout 30m
 	$(GO) test ./calibrate -run '^$$' -bench 'Calibrate' -benchtime 1x -timeout 60m -v
+
+# bench-quantize times quantizing a ResNet50-size model against loading and
+# saving it, its peak memory, and its int8 speed in ONNX Runtime.
+bench-quantize: setup
+	$(GO) test ./quantize -run '^$$' -bench 'ResNet50' -benchtime 3x -timeout 30m
+
+# bench-models measures calibrate + quantize + evaluate on the shared models
+# (sizes, latencies in ONNX Runtime and the pure-Go engine, int8 quality,
+# time, peak memory) and updates its table in BENCHMARKS.md.
+bench-models: setup
+	$(GO) run ./internal/cmd/benchmodels -o BENCHMARKS.md
