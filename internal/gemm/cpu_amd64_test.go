@@ -36,4 +36,7 @@ func TestDetectAVX2FMA(t *testing.T) {
 	if wantName := map[bool]string{true: "avx2+fma 6x16", false: "portable Go"}[want]; Kernel() != wantName {
 		t.Fatalf("Kernel() = %q, want %q", Kernel(), wantName)
 	}
+	if wantName := map[bool]string{true: "avx2 vpmaddwd 6x16", false: "portable Go"}[want]; IKernel() != wantName {
+		t.Fatalf("IKernel() = %q, want %q", IKernel(), wantName)
+	}
 }

@@ -24,10 +24,18 @@ import (
 //
 // The routine is organised like Sgemm: C is cut into tiles, K into slices
 // of ikc, and the operands are packed into panels of imr rows (A) and inr
-// columns (B) holding the zero-point-corrected values (A as int16, B as
-// pairs of columns in one int64, see isub2x8), so that the micro-kernel is
-// a plain multiply-accumulate with no correction terms. A constant operand
-// (a weight) can be packed once with PackIA or PackIB.
+// columns (B) holding the zero-point-corrected values as int16, so that
+// the micro-kernel is a plain multiply-accumulate with no correction terms.
+// The panels interleave consecutive K steps in pairs: A stores, per pair q
+// and row i, (a[i][2q], a[i][2q+1]); B stores, per pair and column j,
+// (b[2q][j], b[2q+1][j]). That is the operand layout of the AVX2
+// instruction VPMADDWD, which multiplies 16-bit pairs and adds each pair's
+// two products into one 32-bit lane, exactly (two products of magnitude at
+// most 511*511 fit easily), so the AVX2 kernel (igemm_amd64.s) is exact;
+// the portable kernel does the same sums in int32. (VPMADDUBSW, which
+// multiplies unsigned by signed bytes directly, is not used: it saturates
+// the sum of two products to 16 bits, and 255*127*2 does not fit.) A
+// constant operand (a weight) can be packed once with PackIA or PackIB.
 
 // Int8 is the set of 8-bit integer element types the integer product reads.
 type Int8 interface{ ~int8 | ~uint8 }
@@ -36,10 +44,10 @@ type Int8 interface{ ~int8 | ~uint8 }
 // one micro-kernel call computes, ikc the K slice of a packed panel, and imc
 // x inc the largest tile of C (imc a multiple of imr, inc of inr).
 const (
-	imr = 4
-	inr = 8
-	ikc = 512
-	imc = 64
+	imr = 6
+	inr = 16
+	ikc = 512 // even: K pairs never straddle two slices
+	imc = 96
 	inc = 512
 )
 
@@ -48,8 +56,9 @@ const (
 const minOpsPerThread = 1 << 16
 
 // maxZeroPoint bounds the magnitude of a zero point: an 8-bit value minus
-// its zero point then lies in [-511, 511], and a K slice of products sums
-// to less than 2^31 in magnitude (see isub2x8).
+// its zero point then lies in [-511, 511], and a K slice of ikc products
+// sums to less than 2^31 in magnitude (512 * 511^2 < 2^28), so the int32
+// accumulators of a slice never wrap.
 const maxZeroPoint = 256
 
 // PackedIA is a left operand (m x k after any transposition) with its zero
@@ -64,7 +73,7 @@ type PackedIA struct {
 // points subtracted, in panel layout. It is read-only once built.
 type PackedIB struct {
 	k, n int
-	data []int64
+	data []int16
 }
 
 // Rows returns m, the number of rows of the packed operand.
@@ -79,11 +88,13 @@ func (p *PackedIB) Rows() int { return p.k }
 // Cols returns n, the number of columns of the packed operand.
 func (p *PackedIB) Cols() int { return p.n }
 
-// Packed layout (as for Sgemm): for the K slice starting at p0 (length
-// kc), A's panels begin at p0*roundUp(m, imr); panel s (rows s*imr ..
-// s*imr+imr-1) holds kc*imr values at offset s*kc*imr, k-major: value
-// (i, p) at p*imr+i. Rows past m are zero. B likewise with inr columns per
-// panel, value (p, j) at p*inr+j.
+// Packed layout (as for Sgemm, with K in pairs): the K slice starting at
+// p0 (length kc, kp = ceil(kc/2) pairs) starts at p0*roundUp(m, imr) in A's
+// data; panel s (rows s*imr .. s*imr+imr-1) holds kp*imr*2 values at
+// offset s*kp*imr*2, value (i, p) at ((p/2)*imr+i)*2 + p%2. Rows past m
+// and the second half of an odd last pair are zero. B likewise with inr
+// columns per panel, value (p, j) at ((p/2)*inr+j)*2 + p%2. Slices start at
+// even p0, so p0*roundUp(m, imr) counts the values of the slices before.
 
 // checkIOperand verifies that x holds op(X), a rows x cols matrix stored
 // with leading dimension ld (transposed when trans).
@@ -144,10 +155,10 @@ func PackIA[T Int8](transA bool, m, k int, a []T, lda int, za []int32) (*PackedI
 		return nil, err
 	}
 	mPad := roundUp(m, imr)
-	p := &PackedIA{m: m, k: k, data: make([]int16, mPad*k)}
+	p := &PackedIA{m: m, k: k, data: make([]int16, mPad*roundUp(k, 2))}
 	for p0 := 0; p0 < k; p0 += ikc {
 		kc := min(ikc, k-p0)
-		packIA(p.data[p0*mPad:p0*mPad+mPad*kc], transA, a, lda, za, 0, m, p0, kc)
+		packIA(p.data[p0*mPad:p0*mPad+mPad*roundUp(kc, 2)], transA, a, lda, za, 0, m, p0, kc)
 	}
 	return p, nil
 }
@@ -167,77 +178,97 @@ func PackIB[T Int8](transB bool, k, n int, b []T, ldb int, zb []int32) (*PackedI
 		return nil, err
 	}
 	nPad := roundUp(n, inr)
-	p := &PackedIB{k: k, n: n, data: make([]int64, nPad/2*k)}
+	p := &PackedIB{k: k, n: n, data: make([]int16, nPad*roundUp(k, 2))}
 	for p0 := 0; p0 < k; p0 += ikc {
 		kc := min(ikc, k-p0)
-		packIB(p.data[p0*nPad/2:(p0+kc)*nPad/2], transB, b, ldb, zb, p0, kc, 0, n)
+		packIB(p.data[p0*nPad:p0*nPad+nPad*roundUp(kc, 2)], transB, b, ldb, zb, p0, kc, 0, n)
 	}
 	return p, nil
 }
 
 // packIA writes rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) minus
-// the row zero points to dst as ceil(mc/imr) panels, zero-padding the last.
+// the row zero points to dst as ceil(mc/imr) panels of K pairs,
+// zero-padding the last panel and an odd last pair.
 func packIA[T Int8](dst []int16, trans bool, a []T, lda int, za []int32, i0, mc, p0, kc int) {
+	kp := (kc + 1) / 2
 	for s := 0; s < mc; s += imr {
-		panel := dst[(s/imr)*kc*imr : (s/imr+1)*kc*imr]
+		panel := dst[(s/imr)*kp*imr*2 : (s/imr+1)*kp*imr*2]
 		rows := min(imr, mc-s)
 		for i := 0; i < rows; i++ {
 			z := zeroPointAt(za, i0+s+i)
 			if !trans {
 				row := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kc]
 				for p, v := range row {
-					panel[p*imr+i] = int16(v) - z
+					panel[((p>>1)*imr+i)*2+p&1] = int16(v) - z
 				}
 			} else {
 				col := i0 + s + i
 				for p := 0; p < kc; p++ {
-					panel[p*imr+i] = int16(a[(p0+p)*lda+col]) - z
+					panel[((p>>1)*imr+i)*2+p&1] = int16(a[(p0+p)*lda+col]) - z
 				}
+			}
+			if kc&1 == 1 {
+				panel[((kc>>1)*imr+i)*2+1] = 0
 			}
 		}
 		if rows < imr {
-			for p := 0; p < kc; p++ {
-				clear(panel[p*imr+rows : p*imr+imr])
+			for q := 0; q < kp; q++ {
+				clear(panel[(q*imr+rows)*2 : (q*imr+imr)*2])
 			}
 		}
 	}
 }
 
 // packIB writes rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) minus
-// the column zero points to dst as ceil(nc/inr) panels, zero-padding the
-// last. Each k step of a panel holds inr/2 int64 values, value q carrying
-// columns 2q and 2q+1 as lo + hi*2^32 (see isub2x8).
-func packIB[T Int8](dst []int64, trans bool, b []T, ldb int, zb []int32, p0, kc, j0, nc int) {
-	const pairs = inr / 2
-	var zbuf [inr]int64
-	var vals [inr]int64
+// the column zero points to dst as ceil(nc/inr) panels of K pairs,
+// zero-padding the last panel and an odd last pair.
+func packIB[T Int8](dst []int16, trans bool, b []T, ldb int, zb []int32, p0, kc, j0, nc int) {
+	kp := (kc + 1) / 2
+	var zbuf [inr]int16
 	for s := 0; s < nc; s += inr {
-		panel := dst[(s/inr)*kc*pairs : (s/inr+1)*kc*pairs]
+		panel := dst[(s/inr)*kp*inr*2 : (s/inr+1)*kp*inr*2]
 		cols := min(inr, nc-s)
 		for j := 0; j < cols; j++ {
-			zbuf[j] = int64(zeroPointAt(zb, j0+s+j))
+			zbuf[j] = zeroPointAt(zb, j0+s+j)
 		}
-		for p := 0; p < kc; p++ {
+		first := 0
+		if packIBPairs != nil && !trans && cols == inr && kc >= 2 {
+			// Whole pairs of a whole panel through the vector packer.
+			off := p0*ldb + j0 + s
+			if packIBPairs(panel, any(b[off:]), ldb, kc/2, &zbuf) {
+				first = kc &^ 1
+			}
+		}
+		for p := first; p < kc; p++ {
+			out := panel[(p>>1)*inr*2+p&1:]
 			if !trans {
 				src := b[(p0+p)*ldb+j0+s : (p0+p)*ldb+j0+s+cols]
 				for j, v := range src {
-					vals[j] = int64(v) - zbuf[j]
+					out[2*j] = int16(v) - zbuf[j]
 				}
 			} else {
 				for j := 0; j < cols; j++ {
-					vals[j] = int64(b[(j0+s+j)*ldb+p0+p]) - zbuf[j]
+					out[2*j] = int16(b[(j0+s+j)*ldb+p0+p]) - zbuf[j]
 				}
 			}
 			for j := cols; j < inr; j++ {
-				vals[j] = 0
+				out[2*j] = 0
 			}
-			out := panel[p*pairs : p*pairs+pairs : p*pairs+pairs]
-			for q := range out {
-				out[q] = vals[2*q] + vals[2*q+1]<<32
+		}
+		if kc&1 == 1 {
+			out := panel[(kc>>1)*inr*2+1:]
+			for j := 0; j < inr; j++ {
+				out[2*j] = 0
 			}
 		}
 	}
 }
+
+// packIBPairs, when set, packs the first pairs K pairs of a whole
+// inr-column panel of a non-transposed B (first value at b[0], row stride
+// ldb) minus the zero points zb; it reports false for an element type it
+// does not handle (b is a []T of the operand's type).
+var packIBPairs func(dst []int16, b any, ldb, pairs int, zb *[inr]int16) bool
 
 // Igemm computes C = (op(A) - za) * (op(B) - zb) for row-major 8-bit
 // matrices into the int32 matrix C (m x n, leading dimension ldc; its
@@ -323,8 +354,8 @@ type ijob[TA, TB Int8] struct {
 
 // iworkspace holds one goroutine's packing buffers.
 type iworkspace struct {
-	a []int16
-	b []int64
+	a, b  []int16
+	block [imr * inr]int32 // a partial block of C
 }
 
 var iworkspaces = sync.Pool{New: func() any { return new(iworkspace) }}
@@ -397,102 +428,105 @@ func (g *ijob[TA, TB]) tile(ws *iworkspace, t int) {
 		return
 	}
 	if g.pa == nil {
-		if need := roundUp(g.mc, imr) * min(ikc, g.k); len(ws.a) < need {
+		if need := roundUp(g.mc, imr) * roundUp(min(ikc, g.k), 2); len(ws.a) < need {
 			ws.a = make([]int16, need)
 		}
 	}
 	if g.pb == nil {
-		if need := roundUp(g.nc, inr) / 2 * min(ikc, g.k); len(ws.b) < need {
-			ws.b = make([]int64, need)
+		if need := roundUp(g.nc, inr) * roundUp(min(ikc, g.k), 2); len(ws.b) < need {
+			ws.b = make([]int16, need)
 		}
 	}
 	for p0 := 0; p0 < g.k; p0 += ikc {
 		kc := min(ikc, g.k-p0)
-		var ap []int16
-		var bp []int64
+		kp := (kc + 1) / 2
+		var ap, bp []int16
 		if g.pa != nil {
-			base := p0*roundUp(g.m, imr) + (i0/imr)*kc*imr
-			ap = g.pa.data[base : base+roundUp(mc, imr)*kc]
+			base := p0*roundUp(g.m, imr) + (i0/imr)*kp*imr*2
+			ap = g.pa.data[base : base+roundUp(mc, imr)*kp*2]
 		} else {
-			ap = ws.a[:roundUp(mc, imr)*kc]
+			ap = ws.a[:roundUp(mc, imr)*kp*2]
 			packIA(ap, g.transA, g.a, g.lda, g.za, i0, mc, p0, kc)
 		}
 		if g.pb != nil {
-			base := (p0*roundUp(g.n, inr) + (j0/inr)*kc*inr) / 2
-			bp = g.pb.data[base : base+roundUp(nc, inr)/2*kc]
+			base := p0*roundUp(g.n, inr) + (j0/inr)*kp*inr*2
+			bp = g.pb.data[base : base+roundUp(nc, inr)*kp*2]
 		} else {
-			bp = ws.b[:roundUp(nc, inr)/2*kc]
+			bp = ws.b[:roundUp(nc, inr)*kp*2]
 			packIB(bp, g.transB, g.b, g.ldb, g.zb, p0, kc, j0, nc)
 		}
 		for jr := 0; jr < nc; jr += inr {
 			nv := min(inr, nc-jr)
-			bPanel := bp[(jr/inr)*kc*inr/2 : (jr/inr+1)*kc*inr/2]
+			bPanel := bp[(jr/inr)*kp*inr*2 : (jr/inr+1)*kp*inr*2]
 			for ir := 0; ir < mc; ir += imr {
 				mv := min(imr, mc-ir)
-				aPanel := ap[(ir/imr)*kc*imr : (ir/imr+1)*kc*imr]
-				iMicroKernel(kc, aPanel, bPanel, c[ir*g.ldc+jr:], g.ldc, mv, nv)
+				aPanel := ap[(ir/imr)*kp*imr*2 : (ir/imr+1)*kp*imr*2]
+				cc := c[ir*g.ldc+jr:]
+				if mv == imr && nv == inr {
+					iMicroKernel(kp, aPanel, bPanel, cc, g.ldc)
+					continue
+				}
+				// A partial block: through a full one, then its corner.
+				tmp := ws.block[:]
+				clear(tmp)
+				iMicroKernel(kp, aPanel, bPanel, tmp, inr)
+				for i := 0; i < mv; i++ {
+					row := cc[i*g.ldc : i*g.ldc+nv]
+					for j := range row {
+						row[j] += tmp[i*inr+j]
+					}
+				}
 			}
 		}
 	}
 }
 
-// iMicroKernel adds a*b to the mv x nv block at the start of c (leading
-// dimension ldc), where a is an imr-row panel and b an inr-column panel of
-// kc steps each. It covers the block two rows at a time.
-func iMicroKernel(kc int, a []int16, b []int64, c []int32, ldc int, mv, nv int) {
-	for r := 0; r < mv; r += 2 {
-		isub2x8(kc, a[r:], b, c[r*ldc:], ldc, min(2, mv-r), nv)
-	}
-}
+// iMicroKernel adds a*b to the full imr x inr block at the start of c
+// (leading dimension ldc), where a is an imr-row panel and b an inr-column
+// panel of kp K pairs each, the sums wrapping as int32 arithmetic does. It
+// is a variable so that the AVX2 kernel can take its place.
+var iMicroKernel = iMicroKernelGo
 
-// isub2x8 multiplies rows 0..1 of an A panel (stride imr per k step) by the
-// eight columns of a B panel and adds the rows x cols corner of the result
-// to c.
-//
-// B holds two columns per int64 (lo + hi*2^32), so one 64-bit multiply by
-// an A value yields a*lo + a*hi*2^32: two products for the price of one.
-// The sums over the K slice, S_lo and S_hi, stay below 2^31 in magnitude
-// (at most ikc products of magnitude <= 511^2 < 2^18), so the int64
-// accumulator S_lo + S_hi*2^32 is exact, its low 32 bits read as a signed
-// number are S_lo, and S_hi is what remains above them. Slices are added
-// to C in int32, wrapping as an int32 accumulator would.
-func isub2x8(kc int, a []int16, b []int64, c []int32, ldc int, rows, cols int) {
-	var c00, c01, c02, c03, c10, c11, c12, c13 int64
-	a = a[:(kc-1)*imr+2]
-	b = b[:kc*4]
-	ia := 0
-	for p := 0; p < kc; p++ {
-		bb := b[p*4 : p*4+4 : p*4+4]
-		a0, a1 := int64(a[ia]), int64(a[ia+1])
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		ia += imr
-	}
-	var out [2][8]int32
-	split := func(acc int64, row []int32, q int) {
-		lo := int32(acc)
-		row[2*q] = lo
-		row[2*q+1] = int32((acc - int64(lo)) >> 32)
-	}
-	split(c00, out[0][:], 0)
-	split(c01, out[0][:], 1)
-	split(c02, out[0][:], 2)
-	split(c03, out[0][:], 3)
-	split(c10, out[1][:], 0)
-	split(c11, out[1][:], 1)
-	split(c12, out[1][:], 2)
-	split(c13, out[1][:], 3)
-	for i := 0; i < rows; i++ {
-		row := c[i*ldc : i*ldc+cols]
-		for j := range row {
-			row[j] += out[i][j]
+// iKernelName names the integer micro-kernel in use.
+var iKernelName = "portable Go"
+
+// IKernel names the integer micro-kernel this process uses: "avx2
+// vpmaddwd 6x16" on amd64 CPUs with AVX2 (unless built with the purego
+// tag), else "portable Go".
+func IKernel() string { return iKernelName }
+
+// iMicroKernelGo is the portable integer micro-kernel: the block in
+// sub-blocks of 2 rows by 4 columns whose 8 int32 accumulators stay in
+// registers, each K pair adding a0*b0 + a1*b1 as VPMADDWD does.
+func iMicroKernelGo(kp int, a, b []int16, c []int32, ldc int) {
+	a = a[:kp*imr*2]
+	b = b[:kp*inr*2]
+	for r := 0; r < imr; r += 2 {
+		for j0 := 0; j0 < inr; j0 += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 int32
+			for q := 0; q < kp; q++ {
+				aa := a[(q*imr+r)*2 : (q*imr+r)*2+4 : (q*imr+r)*2+4]
+				bb := b[(q*inr+j0)*2 : (q*inr+j0)*2+8 : (q*inr+j0)*2+8]
+				a00, a01, a10, a11 := int32(aa[0]), int32(aa[1]), int32(aa[2]), int32(aa[3])
+				c00 += a00*int32(bb[0]) + a01*int32(bb[1])
+				c01 += a00*int32(bb[2]) + a01*int32(bb[3])
+				c02 += a00*int32(bb[4]) + a01*int32(bb[5])
+				c03 += a00*int32(bb[6]) + a01*int32(bb[7])
+				c10 += a10*int32(bb[0]) + a11*int32(bb[1])
+				c11 += a10*int32(bb[2]) + a11*int32(bb[3])
+				c12 += a10*int32(bb[4]) + a11*int32(bb[5])
+				c13 += a10*int32(bb[6]) + a11*int32(bb[7])
+			}
+			r0 := c[r*ldc+j0 : r*ldc+j0+4 : r*ldc+j0+4]
+			r0[0] += c00
+			r0[1] += c01
+			r0[2] += c02
+			r0[3] += c03
+			r1 := c[(r+1)*ldc+j0 : (r+1)*ldc+j0+4 : (r+1)*ldc+j0+4]
+			r1[0] += c10
+			r1[1] += c11
+			r1[2] += c12
+			r1[3] += c13
 		}
 	}
 }

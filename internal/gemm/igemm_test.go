@@ -107,6 +107,11 @@ func TestIgemmMatchesDefinition(t *testing.T) {
 		{2, 1030, 9, false, true, false, true},  // several column tiles
 		{100, 100, 1, true, false, true, true},
 		{5, 6, 0, false, false, false, false}, // empty K: C = 0
+		// Whole 16-column panels of a non-transposed B (the vector
+		// packer) with an odd K, partial row and column blocks.
+		{7, 40, 37, false, false, true, true},
+		{12, 32, 2, true, false, false, false},
+		{6, 16, 513, false, false, true, false}, // an odd last slice of one value
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range cases {
@@ -259,4 +264,63 @@ func BenchmarkIgemm(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestIgemmExtremes checks exactness where 8-bit arithmetic is most at
+// risk: every product at the largest magnitude of its type pair (255*127,
+// 255*-128, -128*-128 and with zero points pushing the differences to
+// -383 and 511), summed over K long enough to pass 2^31 across slices
+// (the result then wraps as an int32 accumulator does). A kernel that
+// paired products in 16 bits (VPMADDUBSW saturates at 32767) or
+// accumulated a slice in fewer bits would fail. Expected values are
+// computed here in int64 and reduced mod 2^32.
+func TestIgemmExtremes(t *testing.T) {
+	wrap := func(v int64) int32 { return int32(uint32(v)) }
+	cases := []struct {
+		name   string
+		a, b   int // the one value of every element
+		za, zb int32
+		k      int
+		signed [2]bool // A signed, B signed
+	}{
+		{"u8 255 x s8 127", 255, 127, 0, 0, 1000, [2]bool{false, true}},
+		{"u8 255 x s8 -128", 255, -128, 0, 0, 1000, [2]bool{false, true}},
+		{"s8 -128 x s8 -128", -128, -128, 0, 0, 4097, [2]bool{true, true}},
+		{"u8 255-(-256) x u8 0-255", 255, 0, -256, 255, 777, [2]bool{false, false}},
+		{"s8 -128-255 x s8 127-(-256)", -128, 127, 255, -256, 33, [2]bool{true, true}},
+		{"wraps past 2^31", 255, -128, -256, 127, 20000, [2]bool{false, true}},
+	}
+	for _, tc := range cases {
+		for _, threads := range []int{1, 2} {
+			m, n := 7, 19
+			c := make([]int32, m*n)
+			want := wrap(int64(tc.k) * (int64(tc.a) - int64(tc.za)) * (int64(tc.b) - int64(tc.zb)))
+			var err error
+			za, zb := []int32{tc.za}, []int32{tc.zb}
+			switch tc.signed {
+			case [2]bool{false, true}:
+				err = Igemm(false, false, m, n, tc.k, fill[uint8](m*tc.k, tc.a), tc.k, za, fill[int8](tc.k*n, tc.b), n, zb, c, n, threads)
+			case [2]bool{true, true}:
+				err = Igemm(false, false, m, n, tc.k, fill[int8](m*tc.k, tc.a), tc.k, za, fill[int8](tc.k*n, tc.b), n, zb, c, n, threads)
+			default:
+				err = Igemm(false, false, m, n, tc.k, fill[uint8](m*tc.k, tc.a), tc.k, za, fill[uint8](tc.k*n, tc.b), n, zb, c, n, threads)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range c {
+				if v != want {
+					t.Fatalf("%s (threads %d): C[%d] = %d, want %d", tc.name, threads, i, v, want)
+				}
+			}
+		}
+	}
+}
+
+func fill[T Int8](n, v int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(v)
+	}
+	return s
 }
