@@ -9,7 +9,7 @@ APT_PACKAGES := protobuf-compiler python3-onnx chromium
 TEST_LOG := .cache/go-test.log
 FUZZTIME ?= 30s
 
-.PHONY: all setup setup-apt setup-ort test build bench-calibrate bench-models bench-quantize bench
+.PHONY: all setup setup-apt setup-ort test build bench-calibrate bench-models bench-quantize bench bench-engine
 
 all: build
 
@@ -77,3 +77,9 @@ bench-quantize: setup
 # time, peak memory) and updates its table in BENCHMARKS.md.
 bench-models: setup
 	$(GO) run ./internal/cmd/benchmodels -o BENCHMARKS.md
+
+# bench-engine times the pure-Go engine against ONNX Runtime (1 and 2
+# threads, the shared CNNs and a ResNet50-size model) and the float GEMM
+# against the measured FMA peak, and updates its section of BENCHMARKS.md.
+bench-engine: setup
+	GO=$(GO) bash scripts/bench-engine.sh
