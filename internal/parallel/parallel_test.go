@@ -1,0 +1,68 @@
+package parallel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestForCoversRange checks that every index is visited exactly once for
+// sizes, grains and thread counts around the chunking edges.
+func TestForCoversRange(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 7, 100, 1001} {
+		for _, grain := range []int{0, 1, 3, 1000} {
+			for _, threads := range []int{-1, 1, 2, 5} {
+				hits := make([]int32, n)
+				For(n, grain, threads, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						atomic.AddInt32(&hits[i], 1)
+					}
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Fatalf("n=%d grain=%d threads=%d: index %d visited %d times", n, grain, threads, i, h)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestForSharesBudget runs several loops at once, each asking for many
+// threads, and checks the bodies running at the same time: each loop's
+// caller always runs one, and helpers start only while fewer than
+// GOMAXPROCS run, so at most loops + GOMAXPROCS - 1 run at once (without
+// the budget, 3 loops of 16 chunks would run up to 48).
+func TestForSharesBudget(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	const loops = 3
+	var now, peak atomic.Int64
+	var wg sync.WaitGroup
+	for l := 0; l < loops; l++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			For(64, 1, 16, func(lo, hi int) {
+				v := now.Add(1)
+				for {
+					p := peak.Load()
+					if v <= p || peak.CompareAndSwap(p, v) {
+						break
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+				now.Add(-1)
+			})
+		}()
+	}
+	wg.Wait()
+	// Each loop's caller always runs; helpers only within the budget.
+	if limit := int64(loops + procs - 1); peak.Load() > limit {
+		t.Fatalf("%d bodies ran at once with GOMAXPROCS=%d and %d loops", peak.Load(), procs, loops)
+	}
+	if Running() != 0 {
+		t.Fatalf("Running() = %d after all loops ended", Running())
+	}
+}
