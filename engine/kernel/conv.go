@@ -500,12 +500,11 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 				for a := 0; a < kh; a++ {
 					_ = gemm.ConvRow(acc, pad[a*dh*wp:], wk[a*kw:(a+1)*kw], sw)
 				}
+				if act != nil {
+					act.apply(acc) // the unused padding columns too: one call
+				}
 				for r := 0; r < oh; r++ {
-					yrow := yp[r*ow : (r+1)*ow]
-					copy(yrow, acc[r*wp:r*wp+ow])
-					if act != nil {
-						act.apply(yrow)
-					}
+					copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
 				}
 				continue
 			}

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
 
@@ -120,6 +121,10 @@ func Im2colRows[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
 				base := off + olo*sLast + shift
 				if sLast == 1 {
 					copy(row[olo:ohi], src[base:base+ohi-olo])
+				} else if rf, ok := any(row).([]float32); ok {
+					// float32: a vector loop for stride 2.
+					sf := any(src).([]float32)
+					_ = gemm.CopyStrided(rf[olo:ohi], sf[base:], sLast)
 				} else {
 					seg := row[olo:ohi]
 					for i := range seg {

@@ -154,3 +154,38 @@ func PoolRowMax(out, x []float32, kw, stride int) error {
 	}
 	return nil
 }
+
+// copyEvensAsm, when set, copies src[2*i] to dst[i] for i < n, n a
+// multiple of 8, reading src[:2*n].
+var copyEvensAsm func(dst, src []float32, n int)
+
+// CopyStrided sets dst[i] = src[i*stride] for i < len(dst); src must hold
+// at least (len(dst)-1)*stride+1 values and stride must be at least 1.
+// Strides 1 and 2 take vector loops.
+func CopyStrided(dst, src []float32, stride int) error {
+	n := len(dst)
+	if n == 0 {
+		return nil
+	}
+	if stride < 1 {
+		return fmt.Errorf("gemm: CopyStrided: stride %d", stride)
+	}
+	if need := (n-1)*stride + 1; len(src) < need {
+		return fmt.Errorf("gemm: CopyStrided: src holds %d values, %d with stride %d need %d", len(src), n, stride, need)
+	}
+	if stride == 1 {
+		copy(dst, src)
+		return nil
+	}
+	done := 0
+	if copyEvensAsm != nil && stride == 2 {
+		done = min(n, len(src)/2) &^ 7
+		if done > 0 {
+			copyEvensAsm(dst, src, done)
+		}
+	}
+	for i := done; i < n; i++ {
+		dst[i] = src[i*stride]
+	}
+	return nil
+}

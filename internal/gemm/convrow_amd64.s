@@ -308,3 +308,25 @@ p2store:
 p2done:
 	VZEROUPPER
 	RET
+
+// func copyEvens(dst, src *float32, n int)
+//
+// dst[i] = src[2*i] for i < n, n a multiple of 8; reads src[0 : 2*n].
+TEXT ·copyEvens(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), R10
+	MOVQ n+16(FP), CX
+
+celoop:
+	CMPQ    CX, $8
+	JLT     cedone
+	EVENS(0, Y0)
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $64, R10
+	SUBQ    $8, CX
+	JMP     celoop
+
+cedone:
+	VZEROUPPER
+	RET

@@ -178,3 +178,27 @@ func TestPoolRowMax(t *testing.T) {
 		t.Fatal("short x: no error")
 	}
 }
+
+// TestCopyStrided checks CopyStrided against the definition for strides 1
+// to 3 and lengths around the vector blocks, with src exactly as long as
+// needed.
+func TestCopyStrided(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	for _, stride := range []int{1, 2, 3} {
+		for _, n := range []int{1, 7, 8, 9, 16, 23, 40} {
+			src := randSlice(r, (n-1)*stride+1)
+			dst := make([]float32, n)
+			if err := CopyStrided(dst, src, stride); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range dst {
+				if v != src[i*stride] {
+					t.Fatalf("stride %d n %d: dst[%d] = %g, want %g", stride, n, i, v, src[i*stride])
+				}
+			}
+		}
+	}
+	if err := CopyStrided(make([]float32, 4), make([]float32, 6), 2); err == nil {
+		t.Fatal("short src: no error")
+	}
+}

@@ -141,3 +141,14 @@ func init() {
 		}
 	}
 }
+
+// copyEvens is CopyStrided's vector loop for stride 2 (convrow_amd64.s).
+//
+//go:noescape
+func copyEvens(dst, src *float32, n int)
+
+func init() {
+	if hasAVX2FMA {
+		copyEvensAsm = func(dst, src []float32, n int) { copyEvens(&dst[0], &src[0], n) }
+	}
+}
