@@ -202,19 +202,15 @@ func parseQTypes(list []string) ([]tensor.DataType, error) {
 // calibFlags are the data and method flags shared by `calibrate` and
 // `quantize --calibrate`.
 type calibFlags struct {
-	data                          string
-	method                        string
-	percentile                    float64
-	symmetric, movingAverage      bool
-	averagingConstant             float64
-	bins, levels                  int
-	samples, skip, batch, threads int
-	layout, size, mean, std       string
-	scale                         float64
-	bgr, skipBad                  bool
-	resize, input                 string
-	engine, augmented             string
-	quiet                         bool
+	dataFlags
+	data                     string
+	method                   string
+	percentile               float64
+	symmetric, movingAverage bool
+	averagingConstant        float64
+	bins, levels, threads    int
+	engine, augmented        string
+	quiet                    bool
 }
 
 // addCalibFlags defines the shared flags on fs; the data path is --data
@@ -231,18 +227,7 @@ func addCalibFlags(fs *flag.FlagSet) *calibFlags {
 	fs.Float64Var(&f.averagingConstant, "averaging-constant", calibrate.DefaultAveragingConstant, "moving-average constant c in old + c*(new-old)")
 	fs.IntVar(&f.bins, "bins", calibrate.DefaultBins, "histogram bins over [0, max|x|] (at least)")
 	fs.IntVar(&f.levels, "quantized-levels", calibrate.DefaultQuantizedLevels, "entropy: quantized levels")
-	fs.IntVar(&f.samples, "samples", 0, "calibrate on at most N samples (0: all)")
-	fs.IntVar(&f.skip, "skip", 0, "skip the first N samples")
-	fs.IntVar(&f.batch, "batch", 0, "images per model run (the model's batch size by default)")
-	fs.StringVar(&f.layout, "layout", "", "image layout: nchw or nhwc (default: from the model)")
-	fs.StringVar(&f.size, "size", "", "image size H,W (default: from the model)")
-	fs.StringVar(&f.mean, "mean", "", "per-channel mean subtracted after scaling: r,g,b (or one value)")
-	fs.StringVar(&f.std, "std", "", "per-channel standard deviation divided by: r,g,b (or one value)")
-	fs.Float64Var(&f.scale, "scale", 1, "pixel scale: 1 (values 0..1) or 255 (values 0..255); MNIST digits are multiplied by it")
-	fs.BoolVar(&f.bgr, "bgr", false, "BGR channel order")
-	fs.StringVar(&f.resize, "resize", "crop", "image resize: crop (shorter side, then centre crop) or stretch")
-	fs.StringVar(&f.input, "input", "", "the model input the data feeds (default: chosen from the model)")
-	fs.BoolVar(&f.skipBad, "skip-bad", false, "skip unreadable images (listed in a warning) instead of failing")
+	f.dataFlags.register(fs, "calibrate on at most N samples (0: all)", "skip unreadable images (listed in a warning) instead of failing")
 	fs.StringVar(&f.engine, "engine", "go", "engine: go (pure Go) or ort (ONNX Runtime, on the reference tool's augmented model)")
 	fs.IntVar(&f.threads, "threads", 0, "engine threads (0: all cores)")
 	fs.StringVar(&f.augmented, "augmented-model", "", "save the augmented model (ReduceMin/ReduceMax outputs) to PATH")
@@ -254,89 +239,11 @@ func (f *calibFlags) check() error {
 	if _, err := calibrate.ParseMethod(f.method); err != nil {
 		return &usageError{err.Error()}
 	}
-	if f.scale != 1 && f.scale != 255 {
-		return usagef("--scale %g: want 1 or 255", f.scale)
-	}
-	if f.resize != "crop" && f.resize != "stretch" {
-		return usagef("--resize %q: want crop or stretch", f.resize)
-	}
-	switch strings.ToLower(f.layout) {
-	case "", "nchw", "nhwc":
-	default:
-		return usagef("--layout %q: want nchw or nhwc", f.layout)
-	}
-	if f.samples < 0 || f.skip < 0 || f.batch < 0 {
-		return usagef("--samples, --skip and --batch cannot be negative")
-	}
-	if _, err := f.datasetOptions(); err != nil {
-		return err
-	}
-	return nil
+	return f.dataFlags.check()
 }
 
-func parseFloats(flagName, s string) ([]float32, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []float32
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-		if err != nil {
-			return nil, usagef("--%s %q: want comma-separated numbers", flagName, s)
-		}
-		out = append(out, float32(v))
-	}
-	return out, nil
-}
-
-func (f *calibFlags) datasetOptions() (dataset.Options, error) {
-	var o dataset.Options
-	im := &o.Image
-	im.Input, o.MNIST.Input, o.Audio.Input = f.input, f.input, f.input
-	switch strings.ToLower(f.layout) {
-	case "nchw":
-		im.Layout = dataset.NCHW
-	case "nhwc":
-		im.Layout = dataset.NHWC
-	}
-	if f.size != "" {
-		hw := strings.Split(f.size, ",")
-		var h, w int
-		var err1, err2 error
-		if len(hw) == 2 {
-			h, err1 = strconv.Atoi(strings.TrimSpace(hw[0]))
-			w, err2 = strconv.Atoi(strings.TrimSpace(hw[1]))
-		}
-		if len(hw) != 2 || err1 != nil || err2 != nil || h <= 0 || w <= 0 {
-			return o, usagef("--size %q: want H,W", f.size)
-		}
-		im.Height, im.Width = h, w
-	}
-	var err error
-	if im.Mean, err = parseFloats("mean", f.mean); err != nil {
-		return o, err
-	}
-	if im.Std, err = parseFloats("std", f.std); err != nil {
-		return o, err
-	}
-	for _, s := range im.Std {
-		if s == 0 {
-			return o, usagef("--std %q: a standard deviation of 0", f.std)
-		}
-	}
-	if f.scale == 255 {
-		im.Range = dataset.Byte
-		o.MNIST.Scale = 255
-	}
-	if f.bgr {
-		im.Order = dataset.BGR
-	}
-	if f.resize == "stretch" {
-		im.Resize = dataset.Stretch
-	}
-	im.Batch, im.SkipBad = f.batch, f.skipBad
-	return o, nil
-}
+// datasetOptions turns the data flags into dataset options.
+func (f *calibFlags) datasetOptions() (dataset.Options, error) { return f.dataFlags.options() }
 
 func (f *calibFlags) options() (calibrate.Options, error) {
 	m, err := calibrate.ParseMethod(f.method)
