@@ -187,14 +187,8 @@ func (q *quantizer) qlinearConv(n *graph.Node) (string, error) {
 	if b != "" && !q.isConstFloat(b) {
 		return "bias is not a float32 constant", nil
 	}
-	outName, folded := q.foldActivation(n.Output(0))
-	if q.cfg.Static && !q.hasParams(outName) {
-		q.unfold(folded)
-		outName = n.Output(0)
-	}
-	yq, err := q.qOutput(outName, n)
+	outName, folded, yq, err := q.foldedOutput(n)
 	if err != nil {
-		q.unfold(folded)
 		return "", err
 	}
 	xq, err := q.qActivation(x, n)
@@ -221,6 +215,23 @@ func (q *quantizer) qlinearConv(n *graph.Node) (string, error) {
 	q.produced(outName, yq)
 	q.quantized(n, "QLinearConv"+foldNote(folded))
 	return "", nil
+}
+
+// foldedOutput prepares the 8-bit output of a QLinear node n: the folded
+// Relu/Clip's output when it has static parameters (foldActivation), else
+// n's own output; the fold is undone when the parameters are missing.
+func (q *quantizer) foldedOutput(n *graph.Node) (string, *graph.Node, *qvalue, error) {
+	outName, folded := q.foldActivation(n.Output(0))
+	if q.cfg.Static && !q.hasParams(outName) {
+		q.unfold(folded)
+		outName, folded = n.Output(0), nil
+	}
+	yq, err := q.qOutput(outName, n)
+	if err != nil {
+		q.unfold(folded)
+		return "", nil, nil, err
+	}
+	return outName, folded, yq, nil
 }
 
 // unfold undoes foldActivation when the node ends up not folding.
@@ -297,14 +308,8 @@ func (q *quantizer) qlinearMatMul(n *graph.Node) (string, error) {
 			return "an input is not float32", nil
 		}
 	}
-	outName, folded := q.foldActivation(n.Output(0))
-	if q.cfg.Static && !q.hasParams(outName) {
-		q.unfold(folded)
-		outName = n.Output(0)
-	}
-	yq, err := q.qOutput(outName, n)
+	outName, folded, yq, err := q.foldedOutput(n)
 	if err != nil {
-		q.unfold(folded)
 		return "", err
 	}
 	aq, err := q.qOperand(a, n)
@@ -350,14 +355,8 @@ func (q *quantizer) qlinearGemm(n *graph.Node) (string, error) {
 			return "C is not a bias vector", nil
 		}
 	}
-	outName, folded := q.foldActivation(n.Output(0))
-	if q.cfg.Static && !q.hasParams(outName) {
-		q.unfold(folded)
-		outName = n.Output(0)
-	}
-	yq, err := q.qOutput(outName, n)
+	outName, folded, yq, err := q.foldedOutput(n)
 	if err != nil {
-		q.unfold(folded)
 		return "", err
 	}
 	aq, err := q.qActivation(a, n)
@@ -405,14 +404,8 @@ func (q *quantizer) qlinearBinary(n *graph.Node) (string, error) {
 	if !q.cfg.Static {
 		return "needs static output parameters", nil
 	}
-	outName, folded := q.foldActivation(n.Output(0))
-	if !q.hasParams(outName) {
-		q.unfold(folded)
-		outName = n.Output(0)
-	}
-	yq, err := q.qOutput(outName, n)
+	outName, folded, yq, err := q.foldedOutput(n)
 	if err != nil {
-		q.unfold(folded)
 		return "", err
 	}
 	aq, err := q.qOperand(a, n)
