@@ -300,9 +300,31 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 	}
 	var mu sync.Mutex
 	var firstErr error
+	// With unit strides in 2-D, the patch matrix need not be built: its
+	// rows are shifted views of padded input planes, which the product
+	// reads through row offsets (see flatGeom), at the price of (kw-1)*dw
+	// extra product columns per output row. That pays when those are few
+	// next to the row (ow), or cost less than the per-row overhead of the
+	// plain patch matrix (mg*(kw-1)*dw multiply-adds against 10-20 ns).
+	ext := 0
+	if win.Rank() == 2 {
+		ext = (win.Kernel[1] - 1) * win.Dilations[1]
+	}
+	flat := !pointwise && win.Rank() == 2 && win.Strides[0] == 1 && win.Strides[1] == 1 &&
+		(4*ext <= win.Out[1] || mg*ext < 256)
+	var fg flatGeom
+	if flat {
+		fg = newFlatGeom(win, cg)
+	}
 	parallel.For(units, 1, outer, func(lo, hi int) {
-		var col []float32
-		if !pointwise {
+		var col, pad, cbuf []float32
+		switch {
+		case flat:
+			scratch := k.bufs.get(cg*fg.hp*fg.wp + mg*fg.np)
+			defer k.bufs.put(scratch)
+			pad = scratch[:cg*fg.hp*fg.wp]
+			cbuf = scratch[cg*fg.hp*fg.wp:]
+		case !pointwise:
 			col = k.bufs.get(kg * outSize)
 			defer k.bufs.put(col)
 		}
@@ -322,17 +344,24 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 					ep.Clamp, ep.Lo, ep.Hi = true, k.act.Lo, k.act.Hi
 				}
 			}
-			bm := xg
-			if !pointwise {
-				Im2col(win, xg, cg, col, 0, inner)
-				bm = col
+			var pa *gemm.PackedA
+			var wg []float32
+			if packed != nil {
+				pa = packed[g]
+			} else {
+				wg = w[g*mg*kg : (g+1)*mg*kg]
 			}
 			var err error
-			if packed != nil {
-				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, nil, 0, packed[g], bm, outSize, nil, yg, outSize, ep, inner)
-			} else {
-				wg := w[g*mg*kg : (g+1)*mg*kg]
-				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, nil, bm, outSize, nil, yg, outSize, ep, inner)
+			switch {
+			case flat:
+				fg.pad(xg, pad)
+				err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, inner)
+				fg.compact(cbuf, mg, yg)
+			case pointwise:
+				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, xg, outSize, nil, yg, outSize, ep, inner)
+			default:
+				Im2col(win, xg, cg, col, 0, inner)
+				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, col, outSize, nil, yg, outSize, ep, inner)
 			}
 			if err != nil {
 				mu.Lock()
@@ -343,6 +372,77 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 		}
 	})
 	return firstErr
+}
+
+// flatGeom is the geometry of the padded-plane form of a 2-D convolution
+// with unit strides. Each input channel is copied into a zero-padded plane
+// of hp rows of wp = ow + (kw-1)*dw columns (the input at row pt, column
+// pl, and one spare zero row). Output position (oy, ox) of tap (ky, kx)
+// reads plane value (oy + ky*dh)*wp + ox + kx*dw: over all output
+// positions, with ox running to wp rather than ow, that is the run of np =
+// oh*wp consecutive values starting at ky*dh*wp + kx*dw. So row (c, ky, kx)
+// of the patch matrix is the plane of channel c from that offset on (offs
+// holds them), the product gives np columns per output channel, and the
+// first ow of every wp are the output (the others read across the row end
+// and are dropped by compact).
+type flatGeom struct {
+	ih, iw, oh, ow int
+	kh, kw, dh, dw int
+	pt, pl         int
+	hp, wp, np     int
+	channels       int
+	offs           []int
+}
+
+func newFlatGeom(win *Window, channels int) flatGeom {
+	g := flatGeom{
+		ih: win.In[0], iw: win.In[1], oh: win.Out[0], ow: win.Out[1],
+		kh: win.Kernel[0], kw: win.Kernel[1], dh: win.Dilations[0], dw: win.Dilations[1],
+		pt: win.PadBegin[0], pl: win.PadBegin[1], channels: channels,
+	}
+	g.wp = g.ow + (g.kw-1)*g.dw
+	g.hp = g.oh + (g.kh-1)*g.dh + 1
+	g.np = g.oh * g.wp
+	plane := g.hp * g.wp
+	g.offs = make([]int, 0, channels*g.kh*g.kw)
+	for c := 0; c < channels; c++ {
+		for ky := 0; ky < g.kh; ky++ {
+			for kx := 0; kx < g.kw; kx++ {
+				g.offs = append(g.offs, c*plane+ky*g.dh*g.wp+kx*g.dw)
+			}
+		}
+	}
+	return g
+}
+
+// pad fills pad with the padded planes of the channels of x.
+func (g *flatGeom) pad(x []float32, pad []float32) {
+	clear(pad)
+	plane := g.hp * g.wp
+	// Input rows and columns that land inside the padded plane (all of
+	// them unless the padding at the end is negative).
+	rows := min(g.ih, g.hp-1-g.pt)
+	cols := min(g.iw, g.wp-g.pl)
+	for c := 0; c < g.channels; c++ {
+		pc := pad[c*plane : (c+1)*plane]
+		xc := x[c*g.ih*g.iw : (c+1)*g.ih*g.iw]
+		for r := 0; r < rows; r++ {
+			o := (r+g.pt)*g.wp + g.pl
+			copy(pc[o:o+cols], xc[r*g.iw:r*g.iw+cols])
+		}
+	}
+}
+
+// compact copies the first ow of every wp columns of the m rows of np
+// values in c to y (m rows of oh*ow values).
+func (g *flatGeom) compact(c []float32, m int, y []float32) {
+	for i := 0; i < m; i++ {
+		ci := c[i*g.np : (i+1)*g.np]
+		yi := y[i*g.oh*g.ow : (i+1)*g.oh*g.ow]
+		for r := 0; r < g.oh; r++ {
+			copy(yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow])
+		}
+	}
 }
 
 // cvThreads returns the goroutine budget of a run.

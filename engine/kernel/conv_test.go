@@ -262,6 +262,12 @@ func TestConvAgainstDirect(t *testing.T) {
 		{"2d depthwise stride 2 even width", []int{1, 2, 8, 48}, []int{2, 1, 3, 3}, 2, []int{2, 2}, []int{2, 1}, []int{0, 0, 1, 1}, true},
 		{"2d depthwise stride 3 big pads", []int{1, 2, 4, 17}, []int{2, 1, 3, 3}, 2, []int{1, 3}, []int{1, 1}, []int{2, 4, 1, 5}, true},
 		{"2d depthwise narrow input", []int{1, 2, 3, 2}, []int{2, 1, 3, 3}, 2, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, true},
+		// The padded-plane patch matrix (2-D, unit strides): dilations,
+		// asymmetric and large pads, no pads, groups, batches.
+		{"2d flat dilated asym pads", []int{2, 3, 9, 11}, []int{4, 3, 3, 2}, 1, []int{1, 1}, []int{2, 3}, []int{0, 3, 2, 1}, true},
+		{"2d flat no pads", []int{1, 2, 6, 7}, []int{3, 2, 3, 4}, 1, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, false},
+		{"2d flat pads past kernel", []int{1, 2, 3, 3}, []int{2, 2, 2, 2}, 1, []int{1, 1}, []int{1, 1}, []int{3, 3, 3, 3}, true},
+		{"2d flat groups 5x5", []int{2, 4, 14, 14}, []int{6, 2, 5, 5}, 2, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, true},
 		{"2d single input channel", []int{1, 1, 8, 8}, []int{4, 1, 5, 5}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, true},
 		{"2d pointwise", []int{2, 8, 5, 6}, []int{7, 8, 1, 1}, 1, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, true},
 		{"2d pointwise strided", []int{1, 4, 6, 6}, []int{3, 4, 1, 1}, 1, []int{2, 2}, []int{1, 1}, []int{0, 0, 0, 0}, true},

@@ -331,6 +331,70 @@ func SgemmEpilogue(transA, transB bool, m, n, k int, a []float32, lda int, pa *P
 	return sgemmPacked(transA, transB, m, n, k, 1, a, lda, pa, b, ldb, pb, 0, c, ldc, ep, threads)
 }
 
+// SgemmIndirect computes C = ep(op(A) * B) like SgemmEpilogue, where B is
+// k x n with its rows found through offsets: B(p, j) = b[boff[p]+j]. Rows
+// may overlap (a convolution's shifted views of one padded input plane
+// are its patch matrix without copying it). A may come pre-packed (pa,
+// with a nil a).
+func SgemmIndirect(transA bool, m, n, k int, a []float32, lda int, pa *PackedA, b []float32, boff []int, c []float32, ldc int, ep *Epilogue, threads int) error {
+	if err := checkSizes(m, n, k, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	if len(boff) != k {
+		return fmt.Errorf("gemm: SgemmIndirect: %d row offsets for K = %d", len(boff), k)
+	}
+	if n > 0 {
+		for p, o := range boff {
+			if o < 0 || o+n > len(b) {
+				return fmt.Errorf("gemm: SgemmIndirect: row %d at offset %d does not hold %d values of B's %d", p, o, n, len(b))
+			}
+		}
+	}
+	if ep != nil && ep.Bias != nil && len(ep.Bias) < m {
+		return fmt.Errorf("gemm: epilogue bias has %d values for %d rows", len(ep.Bias), m)
+	}
+	if pa != nil && (pa.m != m || pa.k != k) {
+		return fmt.Errorf("gemm: packed A is %dx%d, the product needs %dx%d", pa.m, pa.k, m, k)
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	if k > 0 && pa == nil {
+		if err := checkOperand("A", transA, m, k, a, lda); err != nil {
+			return err
+		}
+	}
+	if err := checkOperand("C", false, m, n, c, ldc); err != nil {
+		return err
+	}
+	g := &job{
+		m: m, n: n, k: k, alpha: 1, beta: 0,
+		transA: transA, a: a, lda: lda, pa: pa,
+		b: b, boff: boff,
+		c: c, ldc: ldc, batch: 1, ep: ep,
+	}
+	g.run(threads)
+	return nil
+}
+
+// packBIndirect packs columns [j0, j0+nc) of the kc rows b[offs[p]:] like
+// packB.
+func packBIndirect(dst []float32, b []float32, offs []int, j0, nc int) {
+	for s := 0; s < nc; s += NR {
+		panel := dst[(s/NR)*len(offs)*NR : (s/NR+1)*len(offs)*NR]
+		cols := min(NR, nc-s)
+		for p, o := range offs {
+			src := b[o+j0+s : o+j0+s+cols]
+			if cols == NR {
+				*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(src)
+				continue
+			}
+			copy(panel[p*NR:p*NR+cols], src)
+			clear(panel[p*NR+cols : p*NR+NR])
+		}
+	}
+}
+
 func checkSizes(m, n, k, batch, sa, sb, sc int) error {
 	if m < 0 || n < 0 || k < 0 || batch < 0 {
 		return fmt.Errorf("gemm: negative size m=%d n=%d k=%d batch=%d", m, n, k, batch)
@@ -368,6 +432,7 @@ type job struct {
 	b            []float32
 	ldb, strideB int
 	pb           *PackedB
+	boff         []int // when set, B(p, j) = b[boff[p]+j] (SgemmIndirect)
 
 	c            []float32
 	ldc, strideC int
@@ -400,12 +465,12 @@ func (g *job) run(threads int) {
 		g.finish()
 		return
 	}
-	if (g.m == 1 || g.n == 1) && g.pa == nil && g.pb == nil {
+	if (g.m == 1 || g.n == 1) && g.pa == nil && g.pb == nil && g.boff == nil {
 		g.gemv(threads)
 		g.finish()
 		return
 	}
-	if g.m == 1 && g.pb != nil && g.pa == nil {
+	if g.m == 1 && g.pb != nil && g.pa == nil && g.boff == nil {
 		g.rowTimesPacked(threads)
 		g.finish()
 		return
@@ -488,7 +553,8 @@ func (g *job) tile(ws *workspace, t int) {
 			ws.b = make([]float32, roundUp(g.nc, NR)*KC)
 		}
 	}
-	direct := microKernelB != nil && g.pb == nil && !g.transB && mt <= directB
+	direct := g.pb == nil && !g.transB && mt <= directB &&
+		(g.boff == nil && microKernelB != nil || g.boff != nil && microKernelI != nil)
 	for p0 := 0; p0 < g.k; p0 += KC {
 		kc := min(KC, g.k-p0)
 		if direct {
@@ -499,6 +565,9 @@ func (g *job) tile(ws *workspace, t int) {
 		if g.pb != nil {
 			base := p0*roundUp(g.n, NR) + (j0/NR)*kc*NR
 			bp = g.pb.data[base : base+roundUp(nc, NR)*kc]
+		} else if g.boff != nil {
+			bp = ws.b[:roundUp(nc, NR)*kc]
+			packBIndirect(bp, b, g.boff[p0:p0+kc], j0, nc)
 		} else {
 			bp = ws.b[:roundUp(nc, NR)*kc]
 			packB(bp, g.transB, b, g.ldb, p0, kc, j0, nc)
@@ -540,7 +609,11 @@ func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, 
 	var tail []float32
 	if full < nc {
 		tail = ws.b[:kc*NR]
-		packB(tail, false, b, g.ldb, p0, kc, j0+full, nc-full)
+		if g.boff != nil {
+			packBIndirect(tail, b, g.boff[p0:p0+kc], j0+full, nc-full)
+		} else {
+			packB(tail, false, b, g.ldb, p0, kc, j0+full, nc-full)
+		}
 	}
 	for ic := 0; ic < mt; ic += MC {
 		mc := min(MC, mt-ic)
@@ -562,12 +635,18 @@ func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, 
 				switch {
 				case nv < NR:
 					microKernel(kc, aPanel, tail, cc, g.ldc, g.alpha, mv, nv)
+				case mv == MR && g.boff != nil:
+					microKernelI(kc, aPanel, b[j0+jr:], g.boff[p0:p0+kc], cc, g.ldc, g.alpha)
 				case mv == MR:
 					microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, cc, g.ldc, g.alpha)
 				default:
 					tmp := ws.block[:]
 					clear(tmp)
-					microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, tmp, NR, g.alpha)
+					if g.boff != nil {
+						microKernelI(kc, aPanel, b[j0+jr:], g.boff[p0:p0+kc], tmp, NR, g.alpha)
+					} else {
+						microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, tmp, NR, g.alpha)
+					}
 					for i := 0; i < mv; i++ {
 						row := cc[i*g.ldc : i*g.ldc+NR]
 						for j := range row {
@@ -749,6 +828,10 @@ var microKernel = microKernelGo
 // but reads the B part in place (step p's NR values at b[p*ldb:]), so that
 // B need not be packed. Only CPU-specific kernels provide it.
 var microKernelB func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32)
+
+// microKernelI, when set, is microKernelB with B's rows found through
+// offsets: step p's NR values at b[offs[p]:].
+var microKernelI func(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32)
 
 // directB is the largest number of rows of C for which a tile reads B in
 // place instead of packing it: packing copies each value of B once per

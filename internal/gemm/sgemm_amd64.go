@@ -152,3 +152,27 @@ func init() {
 		copyEvensAsm = func(dst, src []float32, n int) { copyEvens(&dst[0], &src[0], n) }
 	}
 }
+
+// sgemmKernel6x16I is sgemmKernel6x16 with B rows through offsets: step
+// p's 16 values at b[offs[p]:] (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32)
+
+func init() {
+	if hasAVX2FMA {
+		microKernelI = microKernelIAVX2
+	}
+}
+
+// microKernelIAVX2 is the micro-kernel for a full block of C whose B rows
+// are b[offs[p]:] (the caller has checked that every row holds NR values).
+func microKernelIAVX2(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32) {
+	if kc <= 0 {
+		return
+	}
+	_ = a[kc*MR-1]
+	_ = offs[kc-1]
+	_ = c[(MR-1)*ldc+NR-1]
+	sgemmKernel6x16I(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc, alpha)
+}

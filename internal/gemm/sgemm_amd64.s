@@ -158,6 +158,51 @@ bstore:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32)
+//
+// sgemmKernel6x16 with B rows found through offsets: step p's 16 values
+// are b[offs[p] : offs[p]+16]. kc must be at least 1.
+TEXT ·sgemmKernel6x16I(SB), NOSPLIT, $0-52
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R13
+	MOVQ offs+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+iloop:
+	MOVQ (R9), R11
+	LEAQ (R13)(R11*4), DI
+	SSTEP(0, 0)
+	ADDQ $8, R9
+	ADDQ $24, SI
+	DECQ CX
+	JNZ  iloop
+
+	VBROADCASTSS alpha+48(FP), Y14
+	SROW(Y0, Y1)
+	SROW(Y2, Y3)
+	SROW(Y4, Y5)
+	SROW(Y6, Y7)
+	SROW(Y8, Y9)
+	SROW(Y10, Y11)
+	VZEROUPPER
+	RET
+
 // func fmaLoop(n int)
 //
 // Runs n iterations of 12 independent 8-wide FMAs (192 multiply-adds, 384

@@ -515,3 +515,59 @@ func TestSgemmEpilogue(t *testing.T) {
 		t.Fatalf("short bias: error %v", err)
 	}
 }
+
+// TestSgemmIndirect checks the product with B's rows found through
+// (overlapping) offsets against the float64 product with B written out,
+// for row counts on both sides of directB (B read in place or packed),
+// partial blocks, A packed or not, transposed A, and an epilogue.
+func TestSgemmIndirect(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	for _, d := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 37, 19}, {13, 100, 300}, {130, 50, 40}, {200, 33, 520}} {
+		m, n, k := d[0], d[1], d[2]
+		for _, transA := range []bool{false, true} {
+			for _, packed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%dx%dx%d_tA%v_packed%v", m, n, k, transA, packed), func(t *testing.T) {
+					base := randSlice(r, n+3*k+11)
+					boff := make([]int, k)
+					bm := make([]float32, k*n)
+					for p := range boff {
+						boff[p] = r.Intn(len(base) - n + 1)
+						copy(bm[p*n:(p+1)*n], base[boff[p]:boff[p]+n])
+					}
+					s := shape{m: m, n: n, k: k, transA: transA, alpha: 1, padC: 2}
+					a, lda, _, _, c, ldc, off := operands(r, s)
+					want := naive(transA, false, m, n, k, 1, a, lda, bm, n, 0, c[off:], ldc)
+					ep := &Epilogue{Bias: randSlice(r, m), Clamp: true, Lo: -3, Hi: 4}
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							want[i*n+j] = math.Min(math.Max(want[i*n+j]+float64(ep.Bias[i]), -3), 4)
+						}
+					}
+					var pa *PackedA
+					if packed {
+						var err error
+						if pa, err = PackA(transA, m, k, a, lda); err != nil {
+							t.Fatal(err)
+						}
+						a = nil
+					}
+					if err := SgemmIndirect(transA, m, n, k, a, lda, pa, base, boff, c[off:off+(m-1)*ldc+n], ldc, ep, 2); err != nil {
+						t.Fatal(err)
+					}
+					checkC(t, s, c, off, ldc, want)
+				})
+			}
+		}
+	}
+	b := make([]float32, 10)
+	c := make([]float32, 4)
+	for _, tc := range []struct {
+		name string
+		boff []int
+	}{{"offsets count", []int{0}}, {"offset past the end", []int{0, 9}}, {"negative offset", []int{-1, 0}}} {
+		err := SgemmIndirect(false, 2, 2, 2, make([]float32, 4), 2, nil, b, tc.boff, c, 2, nil, 1)
+		if err == nil || !strings.HasPrefix(err.Error(), "gemm: ") {
+			t.Fatalf("%s: error %v", tc.name, err)
+		}
+	}
+}
