@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 	"unsafe"
@@ -145,6 +146,8 @@ func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 		a.mu.Unlock()
 		if zero {
 			clearData(b.data)
+		} else if poisonUninit {
+			poison(b.data)
 		}
 		return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: b.data}
 	}
@@ -282,4 +285,39 @@ func (s *arenas) put(a *arena) {
 	s.mu.Lock()
 	s.stock = append(s.stock, a)
 	s.mu.Unlock()
+}
+
+// poisonUninit, set by tests, fills buffers handed out without clearing
+// with NaN (float types) or 0x5A bytes, so that a kernel that promises to
+// write every value but leaves some shows in its output.
+var poisonUninit bool
+
+func poison(data any) {
+	switch d := data.(type) {
+	case []float32:
+		nan := float32(math.NaN())
+		for i := range d {
+			d[i] = nan
+		}
+	case []float64:
+		for i := range d {
+			d[i] = math.NaN()
+		}
+	case []uint8:
+		for i := range d {
+			d[i] = 0x5A
+		}
+	case []int8:
+		for i := range d {
+			d[i] = 0x5A
+		}
+	case []int32:
+		for i := range d {
+			d[i] = 0x5A5A5A5A
+		}
+	case []int64:
+		for i := range d {
+			d[i] = 0x5A5A5A5A5A5A5A5A
+		}
+	}
 }

@@ -7,7 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/engine/kernel"
 	"github.com/onnxquant/onnxquant/internal/onnxbuild"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -150,4 +153,99 @@ func TestArenaAliasedValues(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// TestArenaPoisonedReuse runs the shared models several times with the
+// buffers that kernels take without clearing (Ctx.NewUninit) filled with
+// NaN first, and checks that every run gives the outputs of a session that
+// never reuses a buffer: a kernel that does not write every value it
+// promised to would leak the poison (or an earlier run's values) into its
+// output.
+func TestArenaPoisonedReuse(t *testing.T) {
+	names := []string{"mnist-8.onnx", "fastestdet-coco-352.onnx", "ultraface-rfb-320.onnx", "blazeface-front-128-nhwc.onnx", "mlsd-tiny-320-nhwc.onnx"}
+	poisonUninit = true
+	defer func() { poisonUninit = false }()
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			path := testenv.DataFile(t, "models", name)
+			m, err := onnx.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := New(m, Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randomInputs(t, fresh, rand.New(rand.NewPCG(5, 6)))
+			// The reference: every run of a new arena allocates afresh.
+			ref, err := fresh.main.run(&kernel.Ctx{Context: context.Background(), Threads: 2}, argsOf(fresh, in), nil, nil, newArena())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(m, Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for run := 0; run < 3; run++ {
+				out, err := s.Run(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range s.Outputs() {
+					want, _ := ref.get(o.Name)
+					if !sameBits(out[o.Name], want) {
+						t.Fatalf("run %d: output %q differs from a run without reuse", run, o.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func argsOf(s *Session, in map[string]*tensor.Tensor) []*tensor.Tensor {
+	args := make([]*tensor.Tensor, len(s.main.inputs))
+	for i, name := range s.main.inputs {
+		args[i] = in[name]
+	}
+	return args
+}
+
+// sameBits compares two float32 (or other) tensors value by value, NaNs
+// equal only to NaNs.
+func sameBits(a, b *tensor.Tensor) bool {
+	if a == nil || b == nil || a.DType != b.DType || fmt.Sprint(a.Shape) != fmt.Sprint(b.Shape) {
+		return false
+	}
+	af, aok := a.Data.([]float32)
+	bf, bok := b.Data.([]float32)
+	if !aok || !bok {
+		return fmt.Sprint(a.Data) == fmt.Sprint(b.Data)
+	}
+	for i := range af {
+		if af[i] != bf[i] && !(af[i] != af[i] && bf[i] != bf[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// randomInputs makes float32 inputs of the declared shapes (unknown
+// dimensions 1) with values in [0, 1).
+func randomInputs(t *testing.T, s *Session, r *rand.Rand) map[string]*tensor.Tensor {
+	in := map[string]*tensor.Tensor{}
+	for _, vi := range s.Inputs() {
+		if vi.DType != tensor.Float32 {
+			t.Skipf("input %q is %v", vi.Name, vi.DType)
+		}
+		shape := make([]int, len(vi.Shape))
+		for i, d := range vi.Shape {
+			shape[i] = max(d, 1)
+		}
+		x := tensor.New(tensor.Float32, shape...)
+		for i := range x.Data.([]float32) {
+			x.Data.([]float32)[i] = r.Float32()
+		}
+		in[vi.Name] = x
+	}
+	return in
 }

@@ -68,7 +68,7 @@ func buildConcat(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		out := ctx.New(first.DType, shape...)
+		out := ctx.NewUninit(first.DType, shape...) // the inputs tile it
 		outer := dmProd(shape[:ax])
 		inner := dmProd(shape[ax+1:])
 		outRow := shape[ax] * inner

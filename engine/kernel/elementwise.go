@@ -221,7 +221,7 @@ func arithT[T numElem](ctx *Ctx, n *Node, bc *broadcast, op arithOp, dt tensor.D
 	if op == opDiv && !isFloatT[T]() && hasZero(b) {
 		return nil, n.Errorf("integer division by zero")
 	}
-	out := ctx.New(dt, bc.Out...)
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
 	o := out.Data.([]T)
 	sa, sb := bc.inner(0), bc.inner(1)
 	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {

@@ -272,6 +272,49 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 	}
 }
 
+// avgPool2DF32 is sumPoolPlanes for float32 average pools over at most
+// two spatial axes: per output row, the window's input rows are summed
+// into a zero-padded row, each window's columns of that row are summed
+// (both with gemm.ConvRow and unit weights, a vector loop), and the sum is
+// divided by the window's count as sumPoolPlanes counts it. The sums are
+// float32 (sumPoolPlanes sums in float64), so results may differ in the
+// last bits.
+func avgPool2DF32(g *poolGeom, x, y []float32, p0, p1 int, includePad bool) {
+	in2, out2 := g.in[2], g.out[2]
+	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
+	wp := max(pb+in2, (out2-1)*s2+k2+1)
+	rowSum := make([]float32, wp)
+	ones := make([]float32, k2)
+	for i := range ones {
+		ones[i] = 1
+	}
+	mid := rowSum[pb : pb+in2]
+	for p := p0; p < p1; p++ {
+		xp := x[p*g.inSize : (p+1)*g.inSize]
+		yp := y[p*g.outSize : (p+1)*g.outSize]
+		for o1 := 0; o1 < g.out[1]; o1++ {
+			s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
+			clear(mid)
+			for t1 := l1; t1 < h1; t1++ {
+				r := s1 + t1*g.d[1]
+				_ = gemm.ConvRow(mid, xp[r*in2:(r+1)*in2], ones[:1], 1)
+			}
+			yrow := yp[o1*out2 : (o1+1)*out2]
+			clear(yrow)
+			_ = gemm.ConvRow(yrow, rowSum, ones, s2)
+			for o2 := range yrow {
+				var cnt int
+				if includePad {
+					cnt = g.padCount[1][o1] * g.padCount[2][o2]
+				} else {
+					cnt = (h1 - l1) * (g.thi[2][o2] - g.tlo[2][o2])
+				}
+				yrow[o2] /= float32(cnt)
+			}
+		}
+	}
+}
+
 // lowest returns the smallest value of T (-Inf for floats).
 func lowest[T plNumber]() T {
 	var z T
@@ -409,6 +452,8 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			run(func(p0, p1 int) { maxPool2DF32(g, xd, yd, p0, p1) })
 		} else if k.kind == poolMax {
 			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+		} else if k.kind == poolAvg && g.in[0] == 1 && g.out[0] == 1 && g.d[2] == 1 {
+			run(func(p0, p1 int) { avgPool2DF32(g, xd, yd, p0, p1, k.includePad) })
 		} else {
 			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })
 		}

@@ -221,7 +221,7 @@ func dmTransposeData(ctx *Ctx, x *tensor.Tensor, mv dmMover, shape, perm []int) 
 	if p.isCopy() {
 		return dmShare(x, oshape)
 	}
-	out := ctx.New(x.DType, oshape...)
+	out := ctx.NewUninit(x.DType, oshape...) // a permutation writes all
 	mv.strided(out.Data, x.Data, p, ctx.Threads)
 	return out
 }

@@ -188,7 +188,7 @@ func runUnary(ctx *Ctx, n *Node, p *unaryParams, x *tensor.Tensor) (*tensor.Tens
 }
 
 func unaryFloatT[T floatElem](ctx *Ctx, p *unaryParams, grain int, x *tensor.Tensor, d []T) *tensor.Tensor {
-	out := ctx.New(x.DType, x.Shape...)
+	out := ctx.NewUninit(x.DType, x.Shape...) // every value is written
 	o := out.Data.([]T)
 	parallel.For(len(d), grain, ctx.Threads, func(lo, hi int) {
 		if p.op >= uRelu {
