@@ -482,7 +482,7 @@ func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, b
 		lo[j], hi[j] = l, min(max(h, l), ow)
 	}
 	planes := batch * m
-	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
+	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
 	parallel.For(planes, grain, threads, func(p0, p1 int) {
 		for p := p0; p < p1; p++ {
 			img, oc := p/m, p%m
@@ -571,7 +571,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
 	}
 	planes := batch * m
-	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
+	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
 	parallel.For(planes, grain, threads, func(p0, p1 int) {
 		scratch := dwScratch.get(hp*wp + accLen)
 		defer dwScratch.put(scratch)

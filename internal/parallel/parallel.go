@@ -1,12 +1,12 @@
 // Package parallel splits loops across goroutines for the engine's kernels.
 //
 // All loops of the process share one budget of GOMAXPROCS running bodies:
-// a loop runs its first chunk on the calling goroutine and starts a helper
-// goroutine for another chunk only while fewer than GOMAXPROCS bodies are
-// running in the whole process; chunks that find no room run on the
-// caller after its own. So sessions running in parallel (each asking for
-// all cores) share the cores instead of oversubscribing them, while a
-// session alone uses them all.
+// a loop always works on its calling goroutine and starts a helper
+// goroutine only while fewer than GOMAXPROCS bodies are running in the
+// whole process; the work of helpers that find no room is done by those
+// that run. So sessions running in parallel (each asking for all cores)
+// share the cores instead of oversubscribing them, while a session alone
+// uses them all.
 package parallel
 
 import (
@@ -19,11 +19,17 @@ import (
 // first chunks and helpers.
 var running atomic.Int64
 
-// For runs body(lo, hi) over [0, n) split into at most threads contiguous
-// chunks of at least grain iterations each, and waits for all of them. With
-// threads <= 0 it uses GOMAXPROCS. Small loops run on the calling goroutine.
-// Helper goroutines are started only within the process-wide budget of
-// GOMAXPROCS running bodies; the chunks beyond it run on the caller.
+// For runs body(lo, hi) over [0, n) split into contiguous pieces of at
+// least grain iterations each, on at most threads goroutines, and waits
+// for all of them. With threads <= 0 it uses GOMAXPROCS. Small loops run on
+// the calling goroutine.
+//
+// The pieces (up to four per goroutine) are handed out through a shared
+// counter, so a goroutine that finishes early takes over pieces a slower
+// one has not started, and the caller never waits for a helper that has
+// not been scheduled yet: it waits only for pieces in progress. Helper
+// goroutines are started only within the process-wide budget of GOMAXPROCS
+// running bodies.
 func For(n, grain, threads int, body func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -43,30 +49,46 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
+	pieces := min(n/grain, 4*chunks)
+	l := &loop{n: n, pieces: int64(pieces), body: body}
+	l.wg.Add(pieces)
 	running.Add(1)
 	defer running.Add(-1)
-	var wg sync.WaitGroup
-	// Chunks [1, spawned) run on helpers, [spawned, chunks) on the caller.
-	spawned := 1
 	for c := 1; c < chunks; c++ {
 		if running.Add(1) > int64(procs) {
 			running.Add(-1)
 			break
 		}
-		spawned++
-		lo, hi := c*n/chunks, (c+1)*n/chunks
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			defer running.Add(-1)
-			body(lo, hi)
+			l.work()
 		}()
 	}
-	body(0, n/chunks)
-	for c := spawned; c < chunks; c++ {
-		body(c*n/chunks, (c+1)*n/chunks)
+	l.work()
+	l.wg.Wait()
+}
+
+// loop is one For call's shared state.
+type loop struct {
+	n      int
+	pieces int64
+	next   atomic.Int64
+	wg     sync.WaitGroup // counts pieces, not goroutines
+	body   func(lo, hi int)
+}
+
+// work runs pieces until none is left.
+func (l *loop) work() {
+	for {
+		i := l.next.Add(1) - 1
+		if i >= l.pieces {
+			return
+		}
+		lo := int(i * int64(l.n) / l.pieces)
+		hi := int((i + 1) * int64(l.n) / l.pieces)
+		l.body(lo, hi)
+		l.wg.Done()
 	}
-	wg.Wait()
 }
 
 // Running reports how many loop bodies are running now in the process (for
