@@ -20,6 +20,7 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -448,6 +449,7 @@ type job struct {
 type workspace struct {
 	a, b  []float32
 	block [MR * NR]float32 // a partial block of C
+	ep    kernelEp         // how a fused product finishes a block
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -538,7 +540,9 @@ func (g *job) tile(ws *workspace, t int) {
 	mt := min(g.mc, g.m-i0)
 	nc := min(g.nc, g.n-j0)
 	c := g.c[bi*g.strideC+i0*g.ldc+j0:]
-	scale(c, g.ldc, mt, nc, g.beta)
+	if !g.fused() {
+		scale(c, g.ldc, mt, nc, g.beta)
+	}
 
 	var a, b []float32
 	if g.pa == nil {
@@ -583,20 +587,123 @@ func (g *job) tile(ws *workspace, t int) {
 				packA(ap, g.transA, a, g.lda, i0+ic, mc, p0, kc)
 			}
 			cb := c[ic*g.ldc:]
+			first, last := p0 == 0, p0+kc == g.k
 			for jr := 0; jr < nc; jr += NR {
 				nv := min(NR, nc-jr)
 				bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
 				for ir := 0; ir < mc; ir += MR {
 					mv := min(MR, mc-ir)
 					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
-					microKernel(kc, aPanel, bPanel, cb[ir*g.ldc+jr:], g.ldc, g.alpha, mv, nv)
+					g.block(ws, blockB{kind: bPacked, b: bPanel}, kc, aPanel, cb[ir*g.ldc+jr:], i0+ic+ir, mv, nv, first, last)
 				}
 			}
-			if g.ep != nil && p0+kc == g.k {
+			if g.ep != nil && !g.fused() && last {
 				// The block is final and still in cache: finish it.
 				g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
 			}
 		}
+	}
+}
+
+// fused reports whether the epilogue is applied by the micro-kernels as
+// they store each block (alpha 1, beta 0: C is then overwritten by the
+// first K slice rather than cleared first).
+func (g *job) fused() bool { return g.ep != nil && g.alpha == 1 && g.beta == 0 }
+
+// B operand kinds of a block.
+const (
+	bPacked   = iota // a packed NR-column panel
+	bDirect          // rows at b[p*ldb:]
+	bIndirect        // rows at b[offs[p]:]
+)
+
+// blockB is the B part of one micro-kernel call.
+type blockB struct {
+	kind int
+	b    []float32
+	ldb  int
+	offs []int
+}
+
+// block multiplies an A panel by a B panel (kc steps) into the mv x nv
+// block at c, whose first row is row r0 of C, for a K slice that may be
+// the first and/or the last of the product. Without a fused epilogue it
+// adds alpha times the product to C. With one, full blocks are finished by
+// the kernel (overwriting C on the first slice, adding to it after; bias
+// and clamp on the last), partial ones through a local block and
+// Epilogue.apply.
+func (g *job) block(ws *workspace, src blockB, kc int, aPanel []float32, c []float32, r0, mv, nv int, first, last bool) {
+	full := mv == MR && nv == NR
+	if !g.fused() {
+		switch {
+		case src.kind == bPacked:
+			microKernel(kc, aPanel, src.b, c, g.ldc, g.alpha, mv, nv, nil)
+		case full:
+			g.call(src, kc, aPanel, c, g.ldc, nil)
+		default:
+			tmp := ws.block[:]
+			clear(tmp)
+			g.call(src, kc, aPanel, tmp, NR, nil)
+			for i := 0; i < mv; i++ {
+				row := c[i*g.ldc : i*g.ldc+nv]
+				for j := range row {
+					row[j] += tmp[i*NR+j]
+				}
+			}
+		}
+		return
+	}
+	if full {
+		ep := &ws.ep
+		ep.flags = 0
+		if !first {
+			ep.flags |= 1
+		}
+		ep.lo, ep.hi = float32(math.Inf(-1)), float32(math.Inf(1))
+		if last {
+			if g.ep.Bias != nil {
+				ep.flags |= 2
+				copy(ep.bias[:MR], g.ep.Bias[r0:r0+MR])
+			}
+			if g.ep.Clamp {
+				ep.lo, ep.hi = g.ep.Lo, g.ep.Hi
+			}
+		}
+		g.call(src, kc, aPanel, c, g.ldc, ep)
+		return
+	}
+	tmp := ws.block[:]
+	clear(tmp)
+	g.call(src, kc, aPanel, tmp, NR, nil)
+	for i := 0; i < mv; i++ {
+		row := c[i*g.ldc : i*g.ldc+nv]
+		part := tmp[i*NR : i*NR+nv]
+		if first {
+			copy(row, part)
+		} else {
+			for j := range row {
+				row[j] += part[j]
+			}
+		}
+	}
+	if last {
+		g.ep.apply(c, g.ldc, r0, mv, nv)
+	}
+}
+
+// call runs the micro-kernel for B's kind on a full block.
+func (g *job) call(src blockB, kc int, aPanel, c []float32, ldc int, ep *kernelEp) {
+	alpha := g.alpha
+	if ep != nil {
+		alpha = 1
+	}
+	switch src.kind {
+	case bPacked:
+		microKernel(kc, aPanel, src.b, c, ldc, alpha, MR, NR, ep)
+	case bDirect:
+		microKernelB(kc, aPanel, src.b, src.ldb, c, ldc, alpha, ep)
+	default:
+		microKernelI(kc, aPanel, src.b, src.offs, c, ldc, alpha, ep)
 	}
 }
 
@@ -626,38 +733,89 @@ func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, 
 			packA(ap, g.transA, a, g.lda, i0+ic, mc, p0, kc)
 		}
 		cb := c[ic*g.ldc:]
-		for jr := 0; jr < nc; jr += NR {
-			nv := min(NR, nc-jr)
+		first := p0 == 0
+		if microKernelRow != nil && kc*nc <= rowKC && full >= NR {
+			// Short K: whole rows of full blocks per call, the rest below.
+			g.rowSlice(ws, b, ap, cb, i0+ic, mc, p0, kc, j0, full, first, last)
 			for ir := 0; ir < mc; ir += MR {
 				mv := min(MR, mc-ir)
 				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
-				cc := cb[ir*g.ldc+jr:]
-				switch {
-				case nv < NR:
-					microKernel(kc, aPanel, tail, cc, g.ldc, g.alpha, mv, nv)
-				case mv == MR && g.boff != nil:
-					microKernelI(kc, aPanel, b[j0+jr:], g.boff[p0:p0+kc], cc, g.ldc, g.alpha)
-				case mv == MR:
-					microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, cc, g.ldc, g.alpha)
-				default:
-					tmp := ws.block[:]
-					clear(tmp)
-					if g.boff != nil {
-						microKernelI(kc, aPanel, b[j0+jr:], g.boff[p0:p0+kc], tmp, NR, g.alpha)
-					} else {
-						microKernelB(kc, aPanel, b[p0*g.ldb+j0+jr:], g.ldb, tmp, NR, g.alpha)
+				for jr := 0; jr < nc; jr += NR {
+					nv := min(NR, nc-jr)
+					if mv == MR && nv == NR {
+						continue
 					}
-					for i := 0; i < mv; i++ {
-						row := cc[i*g.ldc : i*g.ldc+NR]
-						for j := range row {
-							row[j] += tmp[i*NR+j]
-						}
+					var src blockB
+					switch {
+					case nv < NR:
+						src = blockB{kind: bPacked, b: tail}
+					case g.boff != nil:
+						src = blockB{kind: bIndirect, b: b[j0+jr:], offs: g.boff[p0 : p0+kc]}
+					default:
+						src = blockB{kind: bDirect, b: b[p0*g.ldb+j0+jr:], ldb: g.ldb}
 					}
+					g.block(ws, src, kc, aPanel, cb[ir*g.ldc+jr:], i0+ic+ir, mv, nv, first, last)
+				}
+			}
+			if g.ep != nil && !g.fused() && last {
+				g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
+			}
+			continue
+		}
+		for jr := 0; jr < nc; jr += NR {
+			nv := min(NR, nc-jr)
+			var src blockB
+			switch {
+			case nv < NR:
+				src = blockB{kind: bPacked, b: tail}
+			case g.boff != nil:
+				src = blockB{kind: bIndirect, b: b[j0+jr:], offs: g.boff[p0 : p0+kc]}
+			default:
+				src = blockB{kind: bDirect, b: b[p0*g.ldb+j0+jr:], ldb: g.ldb}
+			}
+			for ir := 0; ir < mc; ir += MR {
+				mv := min(MR, mc-ir)
+				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+				g.block(ws, src, kc, aPanel, cb[ir*g.ldc+jr:], i0+ic+ir, mv, nv, first, last)
+			}
+		}
+		if g.ep != nil && !g.fused() && last {
+			g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
+		}
+	}
+}
+
+// rowSlice runs microKernelRow on the full MR-row panels of an A block
+// against the first full columns (a multiple of NR) of the tile's B slice.
+func (g *job) rowSlice(ws *workspace, b, ap, cb []float32, r0, mc, p0, kc, j0, full int, first, last bool) {
+	var ep *kernelEp
+	alpha := g.alpha
+	if g.fused() {
+		ep, alpha = &ws.ep, 1
+	}
+	for ir := 0; ir+MR <= mc; ir += MR {
+		aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+		if ep != nil {
+			ep.flags = 0
+			if !first {
+				ep.flags |= 1
+			}
+			ep.lo, ep.hi = float32(math.Inf(-1)), float32(math.Inf(1))
+			if last {
+				if g.ep.Bias != nil {
+					ep.flags |= 2
+					copy(ep.bias[:MR], g.ep.Bias[r0+ir:r0+ir+MR])
+				}
+				if g.ep.Clamp {
+					ep.lo, ep.hi = g.ep.Lo, g.ep.Hi
 				}
 			}
 		}
-		if g.ep != nil && last {
-			g.ep.apply(cb, g.ldc, i0+ic, mc, nc)
+		c := cb[ir*g.ldc:]
+		if g.boff != nil {
+			microKernelRow(kc, aPanel, b[j0:], 0, g.boff[p0:p0+kc], c, g.ldc, alpha, ep, full/NR)
+		} else {
+			microKernelRow(kc, aPanel, b[p0*g.ldb+j0:], g.ldb, nil, c, g.ldc, alpha, ep, full/NR)
 		}
 	}
 }
@@ -816,6 +974,42 @@ func dot(x, y []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// kernelEp tells a micro-kernel to finish a full MR x NR block instead of
+// adding alpha times the product to C: the block becomes, row by row,
+// clamp(C? + product + bias[i]) with C's values added when flags&1, the
+// row's bias when flags&2, and the clamp to [lo, hi] as BiasClamp does
+// (lo = -Inf, hi = +Inf leave values, NaN and -0 included, unchanged).
+// The assembly kernels read it at fixed offsets: keep the layout.
+type kernelEp struct {
+	bias   [8]float32 // one per row, MR used
+	lo, hi float32
+	flags  int64
+}
+
+// finish applies ep to the product block p (MR rows of NR values, leading
+// dimension NR) and stores it in c: the portable kernels' version.
+func (ep *kernelEp) finish(p []float32, c []float32, ldc int) {
+	for i := 0; i < MR; i++ {
+		row := c[i*ldc : i*ldc+NR]
+		src := p[i*NR : i*NR+NR]
+		for j, v := range src {
+			if ep.flags&1 != 0 {
+				v = row[j] + v
+			}
+			if ep.flags&2 != 0 {
+				v += ep.bias[i]
+			}
+			if v < ep.lo {
+				v = ep.lo
+			}
+			if v > ep.hi {
+				v = ep.hi
+			}
+			row[j] = v
+		}
+	}
+}
+
 // microKernel adds alpha * a * b to the mv x nv block at the start of c
 // (leading dimension ldc), where a is an MR-row panel (kc*MR values, k-major)
 // and b an NR-column panel (kc*NR values, k-major), both zero-padded. It is
@@ -827,11 +1021,23 @@ var microKernel = microKernelGo
 // microKernelB, when set, computes a full MR x NR block like microKernel
 // but reads the B part in place (step p's NR values at b[p*ldb:]), so that
 // B need not be packed. Only CPU-specific kernels provide it.
-var microKernelB func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32)
+var microKernelB func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32, ep *kernelEp)
 
 // microKernelI, when set, is microKernelB with B's rows found through
 // offsets: step p's NR values at b[offs[p]:].
-var microKernelI func(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32)
+var microKernelI func(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp)
+
+// microKernelRow, when set, runs the B-in-place kernel (offs nil, rows at
+// b[p*ldb:]) or the offset kernel (rows at b[offs[p]:]) on panels full
+// MR x NR blocks side by side, sharing the A panel: one call per row of
+// blocks, which matters when K is short and a call costs as much as its
+// arithmetic.
+var microKernelRow func(kc int, a, b []float32, ldb int, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp, panels int)
+
+// rowKC bounds kc*nc (values of B a row of blocks sweeps) for which a tile
+// goes through microKernelRow: that much of B must stay in the L2 cache
+// while each A panel sweeps it.
+const rowKC = 48 * 1024
 
 // directB is the largest number of rows of C for which a tile reads B in
 // place instead of packing it: packing copies each value of B once per
@@ -850,8 +1056,15 @@ func Kernel() string { return kernelName }
 // its register allocator spills beyond about a dozen live floats, so it
 // covers the MR x NR block in sub-blocks of 2 rows by 3 (or 4) columns whose
 // 6 (8) accumulators stay in registers, skipping those wholly outside the
-// mv x nv region. It requires an even MR.
-func microKernelGo(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int) {
+// mv x nv region. It requires an even MR. With ep (full blocks only) the
+// product goes to a local block that ep.finish stores.
+func microKernelGo(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int, ep *kernelEp) {
+	if ep != nil {
+		var tmp [MR * NR]float32
+		microKernelGo(kc, a, b, tmp[:], NR, 1, MR, NR, nil)
+		ep.finish(tmp[:], c, ldc)
+		return
+	}
 	for r := 0; r < mv; r += 2 {
 		rows := min(2, mv-r)
 		for _, g := range colGroups {

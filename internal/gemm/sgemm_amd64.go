@@ -9,7 +9,7 @@ import "unsafe"
 // steps. It is written in assembly with AVX2 and FMA (sgemm_amd64.s).
 //
 //go:noescape
-func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32)
+func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32, ep *kernelEp)
 
 // fmaLoop runs n iterations of 12 independent 8-wide FMAs (384 flops each).
 //
@@ -28,7 +28,7 @@ func init() {
 // block goes straight to C; a partial one (mv < MR or nv < NR) is computed
 // into a local block and its mv x nv corner added to C, so that nothing
 // outside the block is touched.
-func microKernelAVX2(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int) {
+func microKernelAVX2(kc int, a, b []float32, c []float32, ldc int, alpha float32, mv, nv int, ep *kernelEp) {
 	if kc <= 0 || mv <= 0 || nv <= 0 {
 		return
 	}
@@ -37,11 +37,11 @@ func microKernelAVX2(kc int, a, b []float32, c []float32, ldc int, alpha float32
 	_ = b[kc*NR-1]
 	if mv == MR && nv == NR {
 		_ = c[(MR-1)*ldc+NR-1]
-		sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha)
+		sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, ep)
 		return
 	}
 	var tmp [MR * NR]float32
-	sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), &tmp[0], NR, alpha)
+	sgemmKernel6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), &tmp[0], NR, alpha, nil)
 	_ = c[(mv-1)*ldc+nv-1]
 	for i := 0; i < mv; i++ {
 		row := c[i*ldc : i*ldc+nv]
@@ -101,7 +101,7 @@ func init() {
 // values at b[p*ldb:] (sgemm_amd64.s).
 //
 //go:noescape
-func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32, ep *kernelEp)
 
 func init() {
 	if hasAVX2FMA {
@@ -111,14 +111,14 @@ func init() {
 
 // microKernelBAVX2 is the micro-kernel for a full block of C whose B part
 // is read in place (no packing).
-func microKernelBAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32) {
+func microKernelBAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha float32, ep *kernelEp) {
 	if kc <= 0 {
 		return
 	}
 	_ = a[kc*MR-1]
 	_ = b[(kc-1)*ldb+NR-1]
 	_ = c[(MR-1)*ldc+NR-1]
-	sgemmKernel6x16B(kc, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha)
+	sgemmKernel6x16B(kc, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, ep)
 }
 
 // poolRowMaxS1 and poolRowMaxS2 are PoolRowMax's vector loops
@@ -157,7 +157,7 @@ func init() {
 // p's 16 values at b[offs[p]:] (sgemm_amd64.s).
 //
 //go:noescape
-func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32)
+func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32, ep *kernelEp)
 
 func init() {
 	if hasAVX2FMA {
@@ -167,12 +167,45 @@ func init() {
 
 // microKernelIAVX2 is the micro-kernel for a full block of C whose B rows
 // are b[offs[p]:] (the caller has checked that every row holds NR values).
-func microKernelIAVX2(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32) {
+func microKernelIAVX2(kc int, a, b []float32, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp) {
 	if kc <= 0 {
 		return
 	}
 	_ = a[kc*MR-1]
 	_ = offs[kc-1]
 	_ = c[(MR-1)*ldc+NR-1]
-	sgemmKernel6x16I(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc, alpha)
+	sgemmKernel6x16I(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc, alpha, ep)
+}
+
+// sgemmKernel6x16BN and sgemmKernel6x16IN run the in-place and offset B
+// kernels over consecutive 16-column panels in one call (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16BN(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32, ep *kernelEp, panels int)
+
+//go:noescape
+func sgemmKernel6x16IN(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32, ep *kernelEp, panels int)
+
+func init() {
+	if hasAVX2FMA {
+		microKernelRow = microKernelRowAVX2
+	}
+}
+
+// microKernelRowAVX2 runs the B-in-place (offs nil) or offset-B kernel on
+// panels full blocks side by side; the caller has checked that B holds
+// panels*NR values from every row start.
+func microKernelRowAVX2(kc int, a, b []float32, ldb int, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp, panels int) {
+	if kc <= 0 || panels <= 0 {
+		return
+	}
+	_ = a[kc*MR-1]
+	_ = c[(MR-1)*ldc+panels*NR-1]
+	if offs != nil {
+		_ = offs[kc-1]
+		sgemmKernel6x16IN(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc, alpha, ep, panels)
+		return
+	}
+	_ = b[(kc-1)*ldb+panels*NR-1]
+	sgemmKernel6x16BN(kc, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, ep, panels)
 }

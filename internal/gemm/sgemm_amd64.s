@@ -39,11 +39,76 @@
 	VMOVUPS     Y13, 32(DX); \
 	ADDQ        R8, DX
 
-// func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32)
+// Finishing a full block (a kernelEp at R10: bias[8] at 0, lo at 32, hi
+// at 36, flags at 40; Y14 = lo, Y15 = hi): per row, optionally add C's
+// values (L) and the row's bias (B), clamp to [lo, hi] with the value as
+// the operand MAXPS/MINPS return for NaN (so NaN stays NaN), and store.
+#define ECLAMP(lo, hi) \
+	VMAXPS lo, Y14, lo; \
+	VMINPS lo, Y15, lo; \
+	VMAXPS hi, Y14, hi; \
+	VMINPS hi, Y15, hi
+
+#define ESTORE(lo, hi) \
+	VMOVUPS lo, (DX); \
+	VMOVUPS hi, 32(DX); \
+	ADDQ    R8, DX
+
+#define EROW_N(lo, hi, bo) \
+	ECLAMP(lo, hi); \
+	ESTORE(lo, hi)
+
+#define EROW_L(lo, hi, bo) \
+	VADDPS (DX), lo, lo; \
+	VADDPS 32(DX), hi, hi; \
+	ECLAMP(lo, hi); \
+	ESTORE(lo, hi)
+
+#define EROW_B(lo, hi, bo) \
+	VBROADCASTSS bo(R10), Y12; \
+	VADDPS       Y12, lo, lo; \
+	VADDPS       Y12, hi, hi; \
+	ECLAMP(lo, hi); \
+	ESTORE(lo, hi)
+
+#define EROW_LB(lo, hi, bo) \
+	VADDPS       (DX), lo, lo; \
+	VADDPS       32(DX), hi, hi; \
+	VBROADCASTSS bo(R10), Y12; \
+	VADDPS       Y12, lo, lo; \
+	VADDPS       Y12, hi, hi; \
+	ECLAMP(lo, hi); \
+	ESTORE(lo, hi)
+
+#define EBLOCK(ROW) \
+	ROW(Y0, Y1, 0); \
+	ROW(Y2, Y3, 4); \
+	ROW(Y4, Y5, 8); \
+	ROW(Y6, Y7, 12); \
+	ROW(Y8, Y9, 16); \
+	ROW(Y10, Y11, 20)
+
+// Loads lo and hi and jumps on the kernelEp flags at R10 to the finishing
+// store of the block: nl (no load, no bias), ll (load C), bl (bias), lbl
+// (both).
+#define EFINISH(nl, ll, bl, lbl) \
+	VBROADCASTSS 32(R10), Y14; \
+	VBROADCASTSS 36(R10), Y15; \
+	MOVQ         40(R10), R11; \
+	CMPQ         R11, $1; \
+	JEQ          ll; \
+	CMPQ         R11, $2; \
+	JEQ          bl; \
+	CMPQ         R11, $3; \
+	JEQ          lbl; \
+	JMP          nl
+
+// func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32, ep *kernelEp)
 //
 // C[i][j] += alpha * sum_p a[p*6+i] * b[p*16+j] for i < 6, j < 16, where
-// C[i][j] is c[i*ldc+j]. kc must be at least 1.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-44
+// C[i][j] is c[i*ldc+j]; with ep not nil, the block is finished as ep says
+// instead (alpha is then 1). kc must be at least 1.
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -92,6 +157,28 @@ loop1:
 	JNZ  loop1
 
 store:
+	MOVQ  ep+48(FP), R10
+	TESTQ R10, R10
+	JZ    pstore
+	EFINISH(pn, pl, pb, plb)
+
+pn:
+	EBLOCK(EROW_N)
+	JMP pdone
+
+pl:
+	EBLOCK(EROW_L)
+	JMP pdone
+
+pb:
+	EBLOCK(EROW_B)
+	JMP pdone
+
+plb:
+	EBLOCK(EROW_LB)
+	JMP pdone
+
+pstore:
 	VBROADCASTSS alpha+40(FP), Y14
 	SROW(Y0, Y1)
 	SROW(Y2, Y3)
@@ -99,14 +186,16 @@ store:
 	SROW(Y6, Y7)
 	SROW(Y8, Y9)
 	SROW(Y10, Y11)
+
+pdone:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32)
+// func sgemmKernel6x16B(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32, ep *kernelEp)
 //
 // sgemmKernel6x16 with B read in place: step p's 16 values are
 // b[p*ldb : p*ldb+16] rather than a packed panel. kc must be at least 1.
-TEXT ·sgemmKernel6x16B(SB), NOSPLIT, $0-52
+TEXT ·sgemmKernel6x16B(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -148,6 +237,28 @@ btail:
 	SSTEP(0, 0)
 
 bstore:
+	MOVQ  ep+56(FP), R10
+	TESTQ R10, R10
+	JZ    bplain
+	EFINISH(bn, bl, bb, blb)
+
+bn:
+	EBLOCK(EROW_N)
+	JMP bdone
+
+bl:
+	EBLOCK(EROW_L)
+	JMP bdone
+
+bb:
+	EBLOCK(EROW_B)
+	JMP bdone
+
+blb:
+	EBLOCK(EROW_LB)
+	JMP bdone
+
+bplain:
 	VBROADCASTSS alpha+48(FP), Y14
 	SROW(Y0, Y1)
 	SROW(Y2, Y3)
@@ -155,14 +266,16 @@ bstore:
 	SROW(Y6, Y7)
 	SROW(Y8, Y9)
 	SROW(Y10, Y11)
+
+bdone:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32)
+// func sgemmKernel6x16I(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32, ep *kernelEp)
 //
 // sgemmKernel6x16 with B rows found through offsets: step p's 16 values
 // are b[offs[p] : offs[p]+16]. kc must be at least 1.
-TEXT ·sgemmKernel6x16I(SB), NOSPLIT, $0-52
+TEXT ·sgemmKernel6x16I(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), R13
@@ -193,6 +306,28 @@ iloop:
 	DECQ CX
 	JNZ  iloop
 
+	MOVQ  ep+56(FP), R10
+	TESTQ R10, R10
+	JZ    iplain
+	EFINISH(ien, iel, ieb, ielb)
+
+ien:
+	EBLOCK(EROW_N)
+	JMP idone
+
+iel:
+	EBLOCK(EROW_L)
+	JMP idone
+
+ieb:
+	EBLOCK(EROW_B)
+	JMP idone
+
+ielb:
+	EBLOCK(EROW_LB)
+	JMP idone
+
+iplain:
 	VBROADCASTSS alpha+48(FP), Y14
 	SROW(Y0, Y1)
 	SROW(Y2, Y3)
@@ -200,6 +335,162 @@ iloop:
 	SROW(Y6, Y7)
 	SROW(Y8, Y9)
 	SROW(Y10, Y11)
+
+idone:
+	VZEROUPPER
+	RET
+
+// func sgemmKernel6x16BN(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha float32, ep *kernelEp, panels int)
+//
+// sgemmKernel6x16B on panels consecutive 16-column blocks: block q reads
+// B from b+16q and writes C at c+16q (same A panel, same ep). panels >= 1.
+TEXT ·sgemmKernel6x16BN(SB), NOSPLIT, $0-72
+	MOVQ ldb+24(FP), R9
+	SHLQ $2, R9
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ b+16(FP), R13
+	MOVQ c+32(FP), AX
+	MOVQ panels+64(FP), BX
+
+bnpanel:
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ R13, DI
+	MOVQ AX, DX
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+bnloop:
+	SSTEP(0, 0)
+	ADDQ R9, DI
+	ADDQ $24, SI
+	DECQ CX
+	JNZ  bnloop
+
+	MOVQ  ep+56(FP), R10
+	TESTQ R10, R10
+	JZ    bnplain
+	EFINISH(bnn, bnl, bnb, bnlb)
+
+bnn:
+	EBLOCK(EROW_N)
+	JMP bnnext
+
+bnl:
+	EBLOCK(EROW_L)
+	JMP bnnext
+
+bnb:
+	EBLOCK(EROW_B)
+	JMP bnnext
+
+bnlb:
+	EBLOCK(EROW_LB)
+	JMP bnnext
+
+bnplain:
+	VBROADCASTSS alpha+48(FP), Y14
+	SROW(Y0, Y1)
+	SROW(Y2, Y3)
+	SROW(Y4, Y5)
+	SROW(Y6, Y7)
+	SROW(Y8, Y9)
+	SROW(Y10, Y11)
+
+bnnext:
+	ADDQ $64, R13
+	ADDQ $64, AX
+	DECQ BX
+	JNZ  bnpanel
+	VZEROUPPER
+	RET
+
+// func sgemmKernel6x16IN(kc int, a, b *float32, offs *int, c *float32, ldc int, alpha float32, ep *kernelEp, panels int)
+//
+// sgemmKernel6x16I on panels consecutive 16-column blocks: block q reads
+// B rows at b+16q+offs[p] and writes C at c+16q. panels >= 1.
+TEXT ·sgemmKernel6x16IN(SB), NOSPLIT, $0-72
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ b+16(FP), R13
+	MOVQ c+32(FP), AX
+	MOVQ panels+64(FP), BX
+
+inpanel:
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ offs+24(FP), R9
+	MOVQ AX, DX
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+inloop:
+	MOVQ (R9), R11
+	LEAQ (R13)(R11*4), DI
+	SSTEP(0, 0)
+	ADDQ $8, R9
+	ADDQ $24, SI
+	DECQ CX
+	JNZ  inloop
+
+	MOVQ  ep+56(FP), R10
+	TESTQ R10, R10
+	JZ    inplain
+	EFINISH(inn, inl, inb, inlb)
+
+inn:
+	EBLOCK(EROW_N)
+	JMP innext
+
+inl:
+	EBLOCK(EROW_L)
+	JMP innext
+
+inb:
+	EBLOCK(EROW_B)
+	JMP innext
+
+inlb:
+	EBLOCK(EROW_LB)
+	JMP innext
+
+inplain:
+	VBROADCASTSS alpha+48(FP), Y14
+	SROW(Y0, Y1)
+	SROW(Y2, Y3)
+	SROW(Y4, Y5)
+	SROW(Y6, Y7)
+	SROW(Y8, Y9)
+	SROW(Y10, Y11)
+
+innext:
+	ADDQ $64, R13
+	ADDQ $64, AX
+	DECQ BX
+	JNZ  inpanel
 	VZEROUPPER
 	RET
 

@@ -340,8 +340,8 @@ func BenchmarkSgemm1024(bm *testing.B) {
 // microKernels lists the micro-kernels this build can run: the portable
 // one always, and the one chosen at start when it differs (the AVX2+FMA
 // kernel on amd64 CPUs that have it, unless built with the purego tag).
-func microKernels() map[string]func(int, []float32, []float32, []float32, int, float32, int, int) {
-	ks := map[string]func(int, []float32, []float32, []float32, int, float32, int, int){"go": microKernelGo}
+func microKernels() map[string]func(int, []float32, []float32, []float32, int, float32, int, int, *kernelEp) {
+	ks := map[string]func(int, []float32, []float32, []float32, int, float32, int, int, *kernelEp){"go": microKernelGo}
 	if Kernel() != "portable Go" {
 		ks[Kernel()] = microKernel
 	}
@@ -377,7 +377,7 @@ func TestMicroKernel(t *testing.T) {
 					}
 					// Give the kernel only the slice a caller would: up to the
 					// last value of the block.
-					kern(kc, a, b, c[:(mv-1)*ldc+nv], ldc, 2, mv, nv)
+					kern(kc, a, b, c[:(mv-1)*ldc+nv], ldc, 2, mv, nv, nil)
 					for i, v := range buf[:band] {
 						if v != guard {
 							t.Fatalf("%s kc=%d mv=%d nv=%d: wrote %d values before C", name, kc, mv, nv, band-i)
@@ -443,7 +443,7 @@ func BenchmarkMicroKernel(bm *testing.B) {
 	b := make([]float32, kc*NR)
 	c := make([]float32, MR*NR)
 	for i := 0; i < bm.N; i++ {
-		microKernel(kc, a, b, c, NR, 1, MR, NR)
+		microKernel(kc, a, b, c, NR, 1, MR, NR, nil)
 	}
 	bm.ReportMetric(float64(2*MR*NR*kc)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -568,6 +568,101 @@ func TestSgemmIndirect(t *testing.T) {
 		err := SgemmIndirect(false, 2, 2, 2, make([]float32, 4), 2, nil, b, tc.boff, c, 2, nil, 1)
 		if err == nil || !strings.HasPrefix(err.Error(), "gemm: ") {
 			t.Fatalf("%s: error %v", tc.name, err)
+		}
+	}
+}
+
+// TestMicroKernelFinish checks how every full-block kernel (packed B, B in
+// place, B through offsets; portable and assembly) finishes a block with a
+// kernelEp: overwriting or adding to C, with or without the row bias, and
+// clamping (NaN kept). Values are multiples of 1/4, so sums are exact.
+func TestMicroKernelFinish(t *testing.T) {
+	r := rand.New(rand.NewSource(31))
+	type kern struct {
+		name string
+		run  func(kc int, a, b []float32, c []float32, ldc int, ep *kernelEp)
+	}
+	var kerns []kern
+	for name, k := range microKernels() {
+		kerns = append(kerns, kern{"packed " + name, func(kc int, a, b []float32, c []float32, ldc int, ep *kernelEp) {
+			k(kc, a, b, c, ldc, 1, MR, NR, ep)
+		}})
+	}
+	if microKernelB != nil {
+		// B in place with a leading dimension of NR is the packed panel.
+		kerns = append(kerns, kern{"direct", func(kc int, a, b []float32, c []float32, ldc int, ep *kernelEp) {
+			microKernelB(kc, a, b, NR, c, ldc, 1, ep)
+		}})
+	}
+	if microKernelI != nil {
+		kerns = append(kerns, kern{"indirect", func(kc int, a, b []float32, c []float32, ldc int, ep *kernelEp) {
+			offs := make([]int, kc)
+			for p := range offs {
+				offs[p] = p * NR
+			}
+			microKernelI(kc, a, b, offs, c, ldc, 1, ep)
+		}})
+	}
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, k := range kerns {
+		for _, flags := range []int64{0, 1, 2, 3} {
+			for _, clamp := range []bool{false, true} {
+				kc := 9
+				a := randSlice(r, kc*MR)
+				b := randSlice(r, kc*NR)
+				ldc := NR + 2
+				c := make([]float32, MR*ldc)
+				for i := range c {
+					c[i] = guard
+				}
+				old := randSlice(r, MR*NR)
+				old[5] = nan // a NaN in C shows only when C is added
+				for i := 0; i < MR; i++ {
+					copy(c[i*ldc:i*ldc+NR], old[i*NR:(i+1)*NR])
+				}
+				ep := &kernelEp{flags: flags, lo: -inf, hi: inf}
+				for i := range ep.bias[:MR] {
+					ep.bias[i] = float32(i) - 2.5
+				}
+				if clamp {
+					ep.lo, ep.hi = -1, 1.5
+				}
+				k.run(kc, a, b, c, ldc, ep)
+				for i := 0; i < MR; i++ {
+					for j := 0; j < ldc; j++ {
+						got := c[i*ldc+j]
+						if j >= NR {
+							if got != guard {
+								t.Fatalf("%s: wrote c[%d][%d]", k.name, i, j)
+							}
+							continue
+						}
+						var want float64
+						for p := 0; p < kc; p++ {
+							want += float64(a[p*MR+i]) * float64(b[p*NR+j])
+						}
+						if flags&1 != 0 {
+							want = float64(old[i*NR+j]) + want
+						}
+						if flags&2 != 0 {
+							want += float64(ep.bias[i])
+						}
+						if clamp && want == want {
+							want = math.Min(math.Max(want, -1), 1.5)
+						}
+						if want != want {
+							if got == got {
+								t.Fatalf("%s flags %d: c[%d][%d] = %g, want NaN", k.name, flags, i, j, got)
+							}
+							continue
+						}
+						if float64(got) != want {
+							t.Fatalf("%s flags %d clamp %v: c[%d][%d] = %g, want %g", k.name, flags, clamp, i, j, got, want)
+						}
+					}
+				}
+			}
 		}
 	}
 }
