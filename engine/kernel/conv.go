@@ -300,18 +300,19 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 	}
 	var mu sync.Mutex
 	var firstErr error
-	// With unit strides in 2-D, the patch matrix need not be built: its
-	// rows are shifted views of padded input planes, which the product
-	// reads through row offsets (see flatGeom), at the price of (kw-1)*dw
-	// extra product columns per output row. That pays when those are few
-	// next to the row (ow), or cost less than the per-row overhead of the
-	// plain patch matrix (mg*(kw-1)*dw multiply-adds against 10-20 ns).
+	// With strides of 1 or 2 in 2-D, the patch matrix need not be built:
+	// its rows are shifted views of padded input planes, which the product
+	// reads through row offsets (see flatGeom), at the price of
+	// (kw-1)*dw/sw extra product columns per output row. That pays when
+	// those are few next to the row (ow), or cost less than the per-row
+	// overhead of the plain patch matrix (mg*ext multiply-adds against
+	// 10-20 ns).
 	ext := 0
-	if win.Rank() == 2 {
-		ext = (win.Kernel[1] - 1) * win.Dilations[1]
+	flat := !pointwise && win.Rank() == 2 && win.Strides[0] <= 2 && win.Strides[1] <= 2
+	if flat {
+		ext = (win.Kernel[1] - 1) * win.Dilations[1] / win.Strides[1]
+		flat = 4*ext <= win.Out[1] || mg*ext < 256
 	}
-	flat := !pointwise && win.Rank() == 2 && win.Strides[0] == 1 && win.Strides[1] == 1 &&
-		(4*ext <= win.Out[1] || mg*ext < 256)
 	var fg flatGeom
 	if flat {
 		fg = newFlatGeom(win, cg)
@@ -320,10 +321,10 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 		var col, pad, cbuf []float32
 		switch {
 		case flat:
-			scratch := k.bufs.get(cg*fg.hp*fg.wp + mg*fg.np)
+			scratch := k.bufs.get(fg.size() + mg*fg.np)
 			defer k.bufs.put(scratch)
-			pad = scratch[:cg*fg.hp*fg.wp]
-			cbuf = scratch[cg*fg.hp*fg.wp:]
+			pad = scratch[:fg.size()]
+			cbuf = scratch[fg.size():]
 		case !pointwise:
 			col = k.bufs.get(kg * outSize)
 			defer k.bufs.put(col)
@@ -375,21 +376,24 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 }
 
 // flatGeom is the geometry of the padded-plane form of a 2-D convolution
-// with unit strides. Each input channel is copied into a zero-padded plane
-// of hp rows of wp = ow + (kw-1)*dw columns (the input at row pt, column
-// pl, and one spare zero row). Output position (oy, ox) of tap (ky, kx)
-// reads plane value (oy + ky*dh)*wp + ox + kx*dw: over all output
-// positions, with ox running to wp rather than ow, that is the run of np =
-// oh*wp consecutive values starting at ky*dh*wp + kx*dw. So row (c, ky, kx)
-// of the patch matrix is the plane of channel c from that offset on (offs
-// holds them), the product gives np columns per output channel, and the
-// first ow of every wp are the output (the others read across the row end
-// and are dropped by compact).
+// with strides sh, sw of 1 or 2. Think of the input padded with zeros (pt
+// rows and pl columns before it) as P; its phase planes are P's values at
+// rows u*sh+py and columns v*sw+px, for each phase py < sh, px < sw (one
+// plane, P itself, with unit strides). Output (oy, ox) of tap (ky, kx)
+// reads P at row oy*sh + ry, column ox*sw + rx (ry = ky*dh, rx = kx*dw):
+// that is phase (ry%sh, rx%sw) at row oy + ry/sh, column ox + rx/sw. With
+// phase planes of wp columns, that is the flat offset oy*wp + ox plus a
+// constant per tap: over all outputs, with ox running to wp rather than
+// ow, row (c, ky, kx) of the patch matrix is the run of np = oh*wp values
+// of channel c's phase plane starting at (ry/sh)*wp + rx/sw (offs holds
+// those starts). The product gives np columns per output channel, and the
+// first ow of every wp are the output (compact drops the rest).
 type flatGeom struct {
 	ih, iw, oh, ow int
 	kh, kw, dh, dw int
+	sh, sw         int
 	pt, pl         int
-	hp, wp, np     int
+	hp, wp, np     int // phase plane rows and columns; product columns
 	channels       int
 	offs           []int
 }
@@ -398,37 +402,56 @@ func newFlatGeom(win *Window, channels int) flatGeom {
 	g := flatGeom{
 		ih: win.In[0], iw: win.In[1], oh: win.Out[0], ow: win.Out[1],
 		kh: win.Kernel[0], kw: win.Kernel[1], dh: win.Dilations[0], dw: win.Dilations[1],
+		sh: win.Strides[0], sw: win.Strides[1],
 		pt: win.PadBegin[0], pl: win.PadBegin[1], channels: channels,
 	}
-	g.wp = g.ow + (g.kw-1)*g.dw
-	g.hp = g.oh + (g.kh-1)*g.dh + 1
+	g.wp = g.ow + (g.kw-1)*g.dw/g.sw
+	g.hp = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare zero row
 	g.np = g.oh * g.wp
 	plane := g.hp * g.wp
 	g.offs = make([]int, 0, channels*g.kh*g.kw)
 	for c := 0; c < channels; c++ {
 		for ky := 0; ky < g.kh; ky++ {
 			for kx := 0; kx < g.kw; kx++ {
-				g.offs = append(g.offs, c*plane+ky*g.dh*g.wp+kx*g.dw)
+				ry, rx := ky*g.dh, kx*g.dw
+				phase := (c*g.sh+ry%g.sh)*g.sw + rx%g.sw
+				g.offs = append(g.offs, phase*plane+(ry/g.sh)*g.wp+rx/g.sw)
 			}
 		}
 	}
 	return g
 }
 
-// pad fills pad with the padded planes of the channels of x.
+// size returns the number of values of the phase planes of all channels.
+func (g *flatGeom) size() int { return g.channels * g.sh * g.sw * g.hp * g.wp }
+
+// pad fills pad with the phase planes of the channels of x.
 func (g *flatGeom) pad(x []float32, pad []float32) {
 	clear(pad)
 	plane := g.hp * g.wp
-	// Input rows and columns that land inside the padded plane (all of
-	// them unless the padding at the end is negative).
-	rows := min(g.ih, g.hp-1-g.pt)
-	cols := min(g.iw, g.wp-g.pl)
 	for c := 0; c < g.channels; c++ {
-		pc := pad[c*plane : (c+1)*plane]
 		xc := x[c*g.ih*g.iw : (c+1)*g.ih*g.iw]
-		for r := 0; r < rows; r++ {
-			o := (r+g.pt)*g.wp + g.pl
-			copy(pc[o:o+cols], xc[r*g.iw:r*g.iw+cols])
+		for py := 0; py < g.sh; py++ {
+			for px := 0; px < g.sw; px++ {
+				pc := pad[((c*g.sh+py)*g.sw+px)*plane:]
+				// Phase columns v with input column v*sw + px - pl in [0, iw).
+				if g.iw-1+g.pl-px < 0 {
+					continue
+				}
+				v0 := (g.pl - px + g.sw - 1) / g.sw
+				v1 := min(g.wp, (g.iw-1+g.pl-px)/g.sw+1)
+				if v1 <= v0 {
+					continue
+				}
+				q0 := v0*g.sw + px - g.pl
+				for u := 0; u < g.hp; u++ {
+					r := u*g.sh + py - g.pt
+					if r < 0 || r >= g.ih {
+						continue
+					}
+					_ = gemm.CopyStrided(pc[u*g.wp+v0:u*g.wp+v1], xc[r*g.iw+q0:(r+1)*g.iw], g.sw)
+				}
+			}
 		}
 	}
 }

@@ -268,6 +268,11 @@ func TestConvAgainstDirect(t *testing.T) {
 		{"2d flat no pads", []int{1, 2, 6, 7}, []int{3, 2, 3, 4}, 1, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, false},
 		{"2d flat pads past kernel", []int{1, 2, 3, 3}, []int{2, 2, 2, 2}, 1, []int{1, 1}, []int{1, 1}, []int{3, 3, 3, 3}, true},
 		{"2d flat groups 5x5", []int{2, 4, 14, 14}, []int{6, 2, 5, 5}, 2, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, true},
+		// Phase planes for strides of 2.
+		{"2d flat stride 2", []int{1, 3, 9, 12}, []int{4, 3, 3, 3}, 1, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, true},
+		{"2d flat stride 2x1 dilated groups", []int{2, 4, 8, 7}, []int{6, 2, 5, 5}, 2, []int{2, 1}, []int{1, 2}, []int{2, 0, 1, 3}, true},
+		{"2d flat 7x7 stride 2", []int{1, 3, 11, 13}, []int{2, 3, 7, 7}, 1, []int{2, 2}, []int{1, 1}, []int{3, 3, 3, 3}, false},
+		{"2d flat stride 1x2 tiny input", []int{1, 2, 2, 1}, []int{3, 2, 2, 3}, 1, []int{1, 2}, []int{1, 1}, []int{1, 2, 0, 2}, true},
 		{"2d single input channel", []int{1, 1, 8, 8}, []int{4, 1, 5, 5}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, true},
 		{"2d pointwise", []int{2, 8, 5, 6}, []int{7, 8, 1, 1}, 1, []int{1, 1}, []int{1, 1}, []int{0, 0, 0, 0}, true},
 		{"2d pointwise strided", []int{1, 4, 6, 6}, []int{3, 4, 1, 1}, 1, []int{2, 2}, []int{1, 1}, []int{0, 0, 0, 0}, true},
