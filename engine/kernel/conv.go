@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -104,6 +105,7 @@ type convKernel struct {
 	act *Clamp
 
 	bufs *cvBufPool
+	plan *atomic.Pointer[convPlan] // geometry of the last shapes seen (shared by fused copies)
 }
 
 // buildConv prepares Conv (opsets 1, 11, 22): X [N, C, D1..Dn], W [M, C/group,
@@ -121,7 +123,7 @@ func buildConv(n *Node) (Kernel, error) {
 	if g < 1 || g > 1<<24 {
 		return nil, n.Errorf("group %d out of range", g)
 	}
-	k := &convKernel{n: n, attrs: attrs, group: int(g), bufs: new(cvBufPool)}
+	k := &convKernel{n: n, attrs: attrs, group: int(g), bufs: new(cvBufPool), plan: new(atomic.Pointer[convPlan])}
 	if w := n.Const(1); w != nil && (w.DType == tensor.Float32 || cvIsHalf(w.DType)) {
 		if err := k.prepack(w); err != nil {
 			return nil, err
@@ -208,11 +210,15 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	if b != nil {
 		bShape = b.Shape
 	}
-	win, err := convShapes(n, k.attrs, k.group, x.Shape, w.Shape, bShape)
+	if b != nil && len(w.Shape) > 0 && (len(bShape) != 1 || bShape[0] != w.Shape[0]) {
+		// Checked here because a cached geometry skips convShapes.
+		return nil, n.Errorf("bias shape %v, want [%d]", bShape, w.Shape[0])
+	}
+	cp, err := k.planFor(x.Shape, w.Shape)
 	if err != nil {
 		return nil, err
 	}
-	outShape := append([]int{x.Shape[0], w.Shape[0]}, win.Out...)
+	win, outShape := cp.win, cp.outShape
 	switch x.DType {
 	case tensor.Float32, tensor.Float16, tensor.BFloat16:
 		xf, err := cvWiden(x)
@@ -243,7 +249,7 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		} else {
 			y = tensor.New(dt, outShape...)
 		}
-		if err := k.runF32(ctx, win, xf.Data.([]float32), x.Shape, wf, packed, w.Shape, bf, y.Data.([]float32)); err != nil {
+		if err := k.runF32(ctx, win, cp.flat, xf.Data.([]float32), x.Shape, wf, packed, w.Shape, bf, y.Data.([]float32)); err != nil {
 			return nil, err
 		}
 		out, err := cvNarrow(y, x.DType)
@@ -263,9 +269,55 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	return nil, n.Unsupported("element type %v", x.DType)
 }
 
+// convPlan is the geometry of a Conv for one pair of input and weight
+// shapes, kept so that repeated runs on the same shapes allocate nothing
+// for it.
+type convPlan struct {
+	xShape, wShape []int
+	win            *Window
+	outShape       []int
+	flat           *flatGeom // set when the padded-plane form applies
+}
+
+// planFor returns the geometry for these shapes, from the last one made
+// when the shapes match.
+func (k *convKernel) planFor(xShape, wShape []int) (*convPlan, error) {
+	if p := k.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) && cvSameInts(p.wShape, wShape) {
+		return p, nil
+	}
+	win, err := convShapes(k.n, k.attrs, k.group, xShape, wShape, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &convPlan{
+		xShape: append([]int(nil), xShape...), wShape: append([]int(nil), wShape...),
+		win: win, outShape: append([]int{xShape[0], wShape[0]}, win.Out...),
+	}
+	cg, mg := xShape[1]/k.group, wShape[0]/k.group
+	if useFlat(win, mg) {
+		fg := newFlatGeom(win, cg)
+		p.flat = &fg
+	}
+	k.plan.Store(p)
+	return p, nil
+}
+
+// useFlat reports whether a convolution goes through the padded-plane form
+// (see flatGeom): 2-D, strides of 1 or 2, not pointwise, and the extra
+// product columns (kw-1)*dw/sw per output row few next to the row or
+// cheaper than the per-row overhead of a plain patch matrix (mg*ext
+// multiply-adds against 10-20 ns).
+func useFlat(win *Window, mg int) bool {
+	if win.IsPointwise() || win.Rank() != 2 || win.Strides[0] > 2 || win.Strides[1] > 2 {
+		return false
+	}
+	ext := (win.Kernel[1] - 1) * win.Dilations[1] / win.Strides[1]
+	return 4*ext <= win.Out[1] || mg*ext < 256
+}
+
 // runF32 computes a float32 convolution. packed, when not nil, holds w
 // packed per group.
-func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w []float32, packed []*gemm.PackedA, wShape []int, bias []float32, y []float32) error {
+func (k *convKernel) runF32(ctx *Ctx, win *Window, flat *flatGeom, x []float32, xShape []int, w []float32, packed []*gemm.PackedA, wShape []int, bias []float32, y []float32) error {
 	batch, c := xShape[0], xShape[1]
 	m := wShape[0]
 	group := k.group
@@ -302,25 +354,13 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 	var firstErr error
 	// With strides of 1 or 2 in 2-D, the patch matrix need not be built:
 	// its rows are shifted views of padded input planes, which the product
-	// reads through row offsets (see flatGeom), at the price of
-	// (kw-1)*dw/sw extra product columns per output row. That pays when
-	// those are few next to the row (ow), or cost less than the per-row
-	// overhead of the plain patch matrix (mg*ext multiply-adds against
-	// 10-20 ns).
-	ext := 0
-	flat := !pointwise && win.Rank() == 2 && win.Strides[0] <= 2 && win.Strides[1] <= 2
-	if flat {
-		ext = (win.Kernel[1] - 1) * win.Dilations[1] / win.Strides[1]
-		flat = 4*ext <= win.Out[1] || mg*ext < 256
-	}
-	var fg flatGeom
-	if flat {
-		fg = newFlatGeom(win, cg)
-	}
+	// reads through row offsets (flat, see flatGeom and useFlat).
+	fg := flat
+	isFlat := fg != nil
 	parallel.For(units, 1, outer, func(lo, hi int) {
 		var col, pad, cbuf []float32
 		switch {
-		case flat:
+		case isFlat:
 			scratch := k.bufs.get(fg.size() + mg*fg.np)
 			defer k.bufs.put(scratch)
 			pad = scratch[:fg.size()]
@@ -354,7 +394,7 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, x []float32, xShape []int, w 
 			}
 			var err error
 			switch {
-			case flat:
+			case isFlat:
 				fg.pad(xg, pad)
 				err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, inner)
 				fg.compact(cbuf, mg, yg)
