@@ -395,9 +395,9 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, flat *flatGeom, x []float32, 
 			var err error
 			switch {
 			case isFlat:
-				fg.pad(xg, pad)
+				fg.pad(xg, pad, inner)
 				err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, inner)
-				fg.compact(cbuf, mg, yg)
+				fg.compact(cbuf, mg, yg, inner)
 			case pointwise:
 				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, xg, outSize, nil, yg, outSize, ep, inner)
 			default:
@@ -465,11 +465,18 @@ func newFlatGeom(win *Window, channels int) flatGeom {
 // size returns the number of values of the phase planes of all channels.
 func (g *flatGeom) size() int { return g.channels * g.sh * g.sw * g.hp * g.wp }
 
-// pad fills pad with the phase planes of the channels of x.
-func (g *flatGeom) pad(x []float32, pad []float32) {
-	clear(pad)
+// pad fills pad with the phase planes of the channels of x, the channels
+// shared among threads goroutines.
+func (g *flatGeom) pad(x []float32, pad []float32, threads int) {
+	grain := max(1, (1<<16)/max(g.ih*g.iw, 1))
+	parallel.For(g.channels, grain, threads, func(lo, hi int) { g.padChannels(x, pad, lo, hi) })
+}
+
+// padChannels fills the phase planes of channels [lo, hi).
+func (g *flatGeom) padChannels(x []float32, pad []float32, lo, hi int) {
 	plane := g.hp * g.wp
-	for c := 0; c < g.channels; c++ {
+	clear(pad[lo*g.sh*g.sw*plane : hi*g.sh*g.sw*plane])
+	for c := lo; c < hi; c++ {
 		xc := x[c*g.ih*g.iw : (c+1)*g.ih*g.iw]
 		for py := 0; py < g.sh; py++ {
 			for px := 0; px < g.sw; px++ {
@@ -497,9 +504,16 @@ func (g *flatGeom) pad(x []float32, pad []float32) {
 }
 
 // compact copies the first ow of every wp columns of the m rows of np
-// values in c to y (m rows of oh*ow values).
-func (g *flatGeom) compact(c []float32, m int, y []float32) {
-	for i := 0; i < m; i++ {
+// values in c to y (m rows of oh*ow values), the rows shared among threads
+// goroutines.
+func (g *flatGeom) compact(c []float32, m int, y []float32, threads int) {
+	grain := max(1, (1<<16)/max(g.np, 1))
+	parallel.For(m, grain, threads, func(lo, hi int) { g.compactRows(c, y, lo, hi) })
+}
+
+// compactRows is compact for rows [lo, hi).
+func (g *flatGeom) compactRows(c []float32, y []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
 		ci := c[i*g.np : (i+1)*g.np]
 		yi := y[i*g.oh*g.ow : (i+1)*g.oh*g.ow]
 		for r := 0; r < g.oh; r++ {
