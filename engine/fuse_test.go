@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -146,6 +147,95 @@ func TestConvActivationFusion(t *testing.T) {
 	for i, v := range out["c1"].Data.([]float32) {
 		if d := math.Abs(float64(v) - c1[i]); d > 1e-5*(1+math.Abs(c1[i])) {
 			t.Fatalf("c1[%d] = %g, want %g", i, v, c1[i])
+		}
+	}
+}
+
+// TestConvBatchNormFolding builds Conv(+bias)->BatchNormalization->Relu,
+// Conv(no bias)->BatchNormalization, and a BatchNormalization whose input
+// has a second reader (not folded), and checks the outputs of fused and
+// observed runs against the convolution and normalization computed here in
+// float64, and the number of steps the fused plan saved.
+func TestConvBatchNormFolding(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 10))
+	const c, h, w, m = 3, 7, 8, 5
+	x := randF32(r, c*h*w)
+	w1, b1 := randF32(r, m*c*9), randF32(r, m)
+	w2 := randF32(r, m*c)
+	bnp := func() [4][]float32 {
+		var p [4][]float32
+		for k := range p {
+			p[k] = randF32(r, m)
+		}
+		for i := range p[3] {
+			p[3][i] = 0.5 + p[3][i]*p[3][i] // variance > 0
+		}
+		return p
+	}
+	p1, p2, p3 := bnp(), bnp(), bnp()
+	const eps = 1e-3
+	vec := func(v []float32) *tensor.Tensor { return tensor.FromSlice([]int{m}, v) }
+	b := onnxbuild.New(15).
+		Input("x", tensor.Float32, 1, c, h, w).
+		Init("w1", tensor.FromSlice([]int{m, c, 3, 3}, w1)).Init("b1", vec(b1)).
+		Init("w2", tensor.FromSlice([]int{m, c, 1, 1}, w2))
+	for i, p := range [][4][]float32{p1, p2, p3} {
+		for k, name := range []string{"scale", "shift", "mean", "var"} {
+			b.Init(fmt.Sprintf("%s%d", name, i+1), vec(p[k]))
+		}
+	}
+	b.Node("Conv", []string{"x", "w1", "b1"}, []string{"c1"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("BatchNormalization", []string{"c1", "scale1", "shift1", "mean1", "var1"}, []string{"n1"}, onnxbuild.AttrFloat("epsilon", eps)).
+		Node("Relu", []string{"n1"}, []string{"y1"}).
+		Node("Conv", []string{"x", "w2"}, []string{"c2"}).
+		Node("BatchNormalization", []string{"c2", "scale2", "shift2", "mean2", "var2"}, []string{"y2"}, onnxbuild.AttrFloat("epsilon", eps)).
+		Node("Conv", []string{"x", "w2"}, []string{"c3"}).
+		Node("BatchNormalization", []string{"c3", "scale3", "shift3", "mean3", "var3"}, []string{"n3"}, onnxbuild.AttrFloat("epsilon", eps)).
+		Node("Add", []string{"n3", "c3"}, []string{"y3"}).
+		Output("y1", tensor.Float32, 1, m, h, w).
+		Output("y2", tensor.Float32, 1, m, h, w).
+		Output("y3", tensor.Float32, 1, m, h, w)
+
+	norm := func(y []float64, p [4][]float32) []float64 {
+		out := make([]float64, len(y))
+		per := len(y) / m
+		for i, v := range y {
+			o := i / per
+			out[i] = float64(p[0][o])*(v-float64(p[2][o]))/math.Sqrt(float64(p[3][o])+eps) + float64(p[1][o])
+		}
+		return out
+	}
+	c1, _, _ := refConv2D(x, c, h, w, w1, m, 3, 1, 1, 1, b1)
+	want1 := norm(c1, p1)
+	for i, v := range want1 {
+		want1[i] = math.Max(v, 0)
+	}
+	c2, _, _ := refConv2D(x, c, h, w, w2, m, 1, 0, 1, 1, make([]float32, m))
+	want2 := norm(c2, p2)
+	want3 := norm(c2, p3)
+	for i := range want3 {
+		want3[i] += c2[i]
+	}
+	s, err := New(b.M, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two folds and the Relu taken over by the first folded Conv.
+	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
+		t.Fatalf("fused plan saves %d steps, want 3", got)
+	}
+	for _, ro := range []RunOptions{{}, {Observer: func(string, *tensor.Tensor) {}}} {
+		out, err := s.RunWith(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)}, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string][]float64{"y1": want1, "y2": want2, "y3": want3} {
+			got := out[name].Data.([]float32)
+			for i := range got {
+				if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
+					t.Fatalf("observer %v: %s[%d] = %g, want %g", ro.Observer != nil, name, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }

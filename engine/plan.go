@@ -27,7 +27,8 @@ type plan struct {
 	outerIDs  []int
 
 	steps  []step
-	fast   []step // steps with activations fused, for runs without observers (nil: none fused)
+	fast   []step // steps with fusions (see fuse), for runs without observers (nil: none fused)
+	folds  map[int]*bnFold // Conv steps with a BatchNormalization folded in, by step index
 	keep   []bool // slot -> never released (outputs)
 	folded []int  // slots computed by constant folding at New
 }
@@ -43,10 +44,12 @@ type step struct {
 	free   []int // slots released after this step
 	folded bool
 	// clamp is set when the node is a float32 clamp of its first input
-	// (Relu, Clip with constant bounds), which a producer may take over;
-	// consts holds the node's constant inputs then.
-	clamp  *kernel.Clamp
+	// (Relu, Clip with constant bounds), which a producer may take over.
+	clamp *kernel.Clamp
+	// consts holds the node's inputs known before running (nil for the
+	// others); opset is its domain's version.
 	consts []*tensor.Tensor
+	opset  int64
 }
 
 // compiler builds plans; it gathers unsupported nodes across all graphs.
@@ -198,8 +201,9 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 			return nil, fmt.Errorf("engine: preparing node %q (%s): %w", st.name, n.GetOpType(), err)
 		}
 		st.kern = kern
+		st.consts, st.opset = consts, opset
 		if c, ok := kernel.ClampOf(kn); ok {
-			st.clamp, st.consts = &c, consts
+			st.clamp = &c
 		}
 		for _, name := range captured {
 			var id int
@@ -287,15 +291,26 @@ func (p *plan) planFrees() {
 	}
 }
 
-// fuse returns the steps with every Conv (a kernel.ClampFuser) whose output
-// is read only by a Relu or Clip, and is not kept, merged with that
-// activation into one step writing the activation's output; nil when no
-// step fuses. Such runs never produce the Conv's own output, so they serve
-// only runs without an observer.
+// fuse returns the steps of a run without observers, which need not
+// produce every value: a Conv followed by the BatchNormalization that alone
+// reads it becomes one Conv with folded weights (see foldBN), and a Conv
+// whose output only a Relu or Clip reads takes that clamp over
+// (kernel.ClampFuser). It returns nil when nothing fuses.
 func (p *plan) fuse() []step {
-	readers := make([]int, len(p.names))
-	reader := make([]int, len(p.names))
-	for i, st := range p.steps {
+	steps, folded := p.foldBNs(p.steps)
+	steps, clamped := p.fuseClamps(steps)
+	if !folded && !clamped {
+		return nil
+	}
+	return steps
+}
+
+// readersOf counts, per value, the steps reading it (subgraph reads count
+// double, so they never look like a single reader) and the last reader.
+func (p *plan) readersOf(steps []step) (readers, reader []int) {
+	readers = make([]int, len(p.names))
+	reader = make([]int, len(p.names))
+	for i, st := range steps {
 		for _, id := range st.in {
 			if id >= 0 {
 				readers[id]++
@@ -303,21 +318,28 @@ func (p *plan) fuse() []step {
 			}
 		}
 		for _, id := range st.uses {
-			readers[id] += 2 // never fused
+			readers[id] += 2
 		}
 	}
+	return readers, reader
+}
+
+// fuseClamps merges each ClampFuser step with the Relu or Clip that is the
+// only reader of its (not kept) output.
+func (p *plan) fuseClamps(in []step) ([]step, bool) {
+	readers, reader := p.readersOf(in)
 	var out []step
 	dropped := map[int]bool{}
-	for i := range p.steps {
+	for i := range in {
 		if dropped[i] {
 			continue
 		}
-		st := p.steps[i]
+		st := in[i]
 		st.free = nil
 		if f, ok := st.kern.(kernel.ClampFuser); ok && len(st.out) == 1 && st.out[0] >= 0 {
 			id := st.out[0]
 			if j := reader[id]; !p.keep[id] && readers[id] == 1 && j > i {
-				act := &p.steps[j]
+				act := &in[j]
 				if act.clamp != nil && len(act.in) > 0 && act.in[0] == id && len(act.out) == 1 && act.out[0] >= 0 {
 					if k := f.FuseClamp(*act.clamp, act.kern, act.consts); k != nil {
 						st.kern = k
@@ -330,10 +352,7 @@ func (p *plan) fuse() []step {
 		}
 		out = append(out, st)
 	}
-	if len(dropped) == 0 {
-		return nil
-	}
-	return out
+	return out, len(dropped) > 0
 }
 
 // planFreesOf fills the free lists of steps.
