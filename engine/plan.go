@@ -27,10 +27,10 @@ type plan struct {
 	outerIDs  []int
 
 	steps  []step
-	fast   []step // steps with fusions (see fuse), for runs without observers (nil: none fused)
+	fast   []step          // steps with fusions (see fuse), for runs without observers (nil: none fused)
 	folds  map[int]*bnFold // Conv steps with a BatchNormalization folded in, by step index
-	keep   []bool // slot -> never released (outputs)
-	folded []int  // slots computed by constant folding at New
+	keep   []bool          // slot -> never released (outputs)
+	folded []int           // slots computed by constant folding at New
 }
 
 // step is one node to run.
