@@ -23,7 +23,8 @@ import (
 // result can differ from the two steps in the last bits. Only runs without
 // observers use it (the BN input is never produced).
 
-// bnFold is a Conv step rebuilt with folded weights.
+// bnFold is a Conv step rebuilt with folded weights (a BatchNormalization,
+// or an Add of a per-channel constant, folded in).
 type bnFold struct {
 	kern      kernel.Kernel
 	wID, bID  int // constant slots of the folded weight and bias
@@ -57,11 +58,11 @@ func (p *plan) foldBNs(in []step) ([]step, bool) {
 	return out, len(dropped) > 0
 }
 
-// foldAt returns the fold of step i with the BatchNormalization reading
-// its output, or nil when the pair does not qualify: a float32 Conv with
-// constant weights (and bias, if any) whose output is not kept and is read
-// only by an inference-mode BatchNormalization with constant float32
-// parameters, one per output channel.
+// foldAt returns the fold of step i with the step reading its output, or
+// nil when the pair does not qualify: a float32 Conv with constant weights
+// (and bias, if any) whose output is not kept and is read only by an
+// inference-mode BatchNormalization with constant float32 parameters, one
+// per output channel, or by an Add of a per-channel constant (foldAdd).
 func (p *plan) foldAt(in []step, i int, readers, reader []int) *bnFold {
 	if f, ok := p.folds[i]; ok {
 		return f
@@ -76,6 +77,9 @@ func (p *plan) foldAt(in []step, i int, readers, reader []int) *bnFold {
 		return nil
 	}
 	bn := &in[j]
+	if bn.proto.GetOpType() == "Add" {
+		return p.foldAdd(st, bn, i, j)
+	}
 	if bn.proto.GetOpType() != "BatchNormalization" || kernel.NormalizeDomain(bn.proto.GetDomain()) != "" ||
 		len(bn.in) != 5 || bn.in[0] != id || len(bn.out) < 1 || bn.out[0] < 0 {
 		return nil
@@ -140,12 +144,66 @@ func (p *plan) foldAt(in []step, i int, readers, reader []int) *bnFold {
 		bf[o] = (bo-mean[o])*s + b[o]
 	}
 	wt := tensor.FromSlice(append([]int(nil), st.consts[1].Shape...), wf)
-	bt := tensor.FromSlice([]int{m}, bf)
-	base := fmt.Sprintf("%s/bn_folded", p.names[bn.out[0]])
+	return p.newFold(st, bn, i, j, wt, bf)
+}
+
+// foldAdd folds an Add of a per-output-channel constant (shape [M, 1, 1],
+// [1, M, 1, 1], ...) into the Conv's bias: Conv(x) + a = W*x + (B + a).
+func (p *plan) foldAdd(st, add *step, i, j int) *bnFold {
+	if kernel.NormalizeDomain(add.proto.GetDomain()) != "" || len(add.in) != 2 || len(add.out) != 1 || add.out[0] < 0 {
+		return nil
+	}
+	w := float32s(st.consts, 1)
+	if w == nil || len(st.consts[1].Shape) < 3 {
+		return nil
+	}
+	wShape := st.consts[1].Shape
+	m := wShape[0]
+	k := 1 // the constant operand
+	if add.in[1] == st.out[0] {
+		k = 0
+	}
+	a := float32s(add.consts, k)
+	if a == nil || add.in[1-k] != st.out[0] || len(a) != m {
+		return nil
+	}
+	// The constant must broadcast along the channel axis only: its shape,
+	// aligned to the right with the output's rank, is [.., M, 1, ..., 1].
+	as := add.consts[k].Shape
+	rank := len(wShape) // the output's rank equals the weight's
+	if len(as) > rank || len(as) < rank-1 {
+		return nil
+	}
+	for d, n := range as {
+		if axis := d + rank - len(as); axis == 1 && n != m || axis != 1 && n != 1 {
+			return nil
+		}
+	}
+	var bias []float32
+	if len(st.in) > 2 && st.in[2] >= 0 {
+		if bias = float32s(st.consts, 2); bias == nil || len(bias) != m {
+			return nil
+		}
+	}
+	bf := make([]float32, m)
+	for o := range bf {
+		if bias != nil {
+			bf[o] = bias[o]
+		}
+		bf[o] += a[o]
+	}
+	return p.newFold(st, add, i, j, st.consts[1], bf)
+}
+
+// newFold builds the Conv of step st with weights wt and bias bf, writing
+// the output of step next (index j), and records it as the fold of step i.
+func (p *plan) newFold(st, next *step, i, j int, wt *tensor.Tensor, bf []float32) *bnFold {
+	bt := tensor.FromSlice([]int{len(bf)}, bf)
+	base := fmt.Sprintf("%s/folded", p.names[next.out[0]])
 	wID, bID := p.addConst(base+"_W", wt), p.addConst(base+"_B", bt)
 	node := proto.Clone(st.proto).(*onnx.NodeProto)
 	node.Input = []string{st.proto.GetInput()[0], p.names[wID], p.names[bID]}
-	node.Output = []string{p.names[bn.out[0]]}
+	node.Output = []string{p.names[next.out[0]]}
 	op, ok := kernel.Lookup("", "Conv", st.opset)
 	if !ok {
 		return nil
@@ -154,7 +212,7 @@ func (p *plan) foldAt(in []step, i int, readers, reader []int) *bnFold {
 	if err != nil {
 		return nil
 	}
-	f := &bnFold{kern: kern, wID: wID, bID: bID, bnStep: j, name: st.name + "+" + bn.name, outputIDs: []int{bn.out[0]}}
+	f := &bnFold{kern: kern, wID: wID, bID: bID, bnStep: j, name: st.name + "+" + next.name, outputIDs: []int{next.out[0]}}
 	if p.folds == nil {
 		p.folds = map[int]*bnFold{}
 	}

@@ -239,3 +239,60 @@ func TestConvBatchNormFolding(t *testing.T) {
 		}
 	}
 }
+
+// TestConvAddFolding checks the folding of an Add of a per-channel
+// constant into a Conv's bias (as mnist-8 writes its biases), for the
+// constant on either side and of rank 3 or 4, and that an Add of a
+// constant varying along another axis is left alone: outputs against a
+// direct float64 computation, steps saved by the fused plan.
+func TestConvAddFolding(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	const c, h, w, m = 2, 5, 6, 3
+	x := randF32(r, c*h*w)
+	wt := randF32(r, m*c*9)
+	a1, a2, a3 := randF32(r, m), randF32(r, m), randF32(r, w)
+	b := onnxbuild.New(13).
+		Input("x", tensor.Float32, 1, c, h, w).
+		Init("w", tensor.FromSlice([]int{m, c, 3, 3}, wt)).
+		Init("a1", tensor.FromSlice([]int{m, 1, 1}, a1)).
+		Init("a2", tensor.FromSlice([]int{1, m, 1, 1}, a2)).
+		Init("a3", tensor.FromSlice([]int{1, 1, w}, a3)).
+		Node("Conv", []string{"x", "w"}, []string{"c1"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("Add", []string{"c1", "a1"}, []string{"s1"}).
+		Node("Relu", []string{"s1"}, []string{"y1"}).
+		Node("Conv", []string{"x", "w"}, []string{"c2"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("Add", []string{"a2", "c2"}, []string{"y2"}).
+		Node("Conv", []string{"x", "w"}, []string{"c3"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("Add", []string{"c3", "a3"}, []string{"y3"}).
+		Output("y1", tensor.Float32, 1, m, h, w).
+		Output("y2", tensor.Float32, 1, m, h, w).
+		Output("y3", tensor.Float32, 1, m, h, w)
+	conv, _, _ := refConv2D(x, c, h, w, wt, m, 3, 1, 1, 1, make([]float32, m))
+	want := map[string][]float64{"y1": make([]float64, len(conv)), "y2": make([]float64, len(conv)), "y3": make([]float64, len(conv))}
+	for i, v := range conv {
+		o, col := i/(h*w), i%w
+		want["y1"][i] = math.Max(v+float64(a1[o]), 0)
+		want["y2"][i] = v + float64(a2[o])
+		want["y3"][i] = v + float64(a3[col])
+	}
+	s, err := New(b.M, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two Adds folded and the Relu taken over; the third Add stays.
+	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
+		t.Fatalf("fused plan saves %d steps, want 3", got)
+	}
+	out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wv := range want {
+		got := out[name].Data.([]float32)
+		for i := range got {
+			if d := math.Abs(float64(got[i]) - wv[i]); d > 1e-5*(1+math.Abs(wv[i])) {
+				t.Fatalf("%s[%d] = %g, want %g", name, i, got[i], wv[i])
+			}
+		}
+	}
+}
