@@ -240,6 +240,11 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 		maxPoolPlanes(g, x, y, nil, p0, p1, false)
 		return
 	}
+	if out2 < 16 {
+		// Short rows: the vector loops' calls cost more than they save.
+		maxPoolSmallF32(g, x, y, p0, p1)
+		return
+	}
 	// The padded row holds the input at column pb: window o then starts at
 	// column o*s, and the -Inf around the input never wins.
 	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
@@ -268,6 +273,33 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 				gemm.MaxInto(mid, xp[r*in2:(r+1)*in2])
 			}
 			_ = gemm.PoolRowMax(yrow, colMax, k2, s2)
+		}
+	}
+}
+
+// maxPoolSmallF32 is maxPool2DF32 for short output rows: each window's
+// taps inside the input through Go's max, which gives NaN when either
+// value is NaN.
+func maxPoolSmallF32(g *poolGeom, x, y []float32, p0, p1 int) {
+	in2, out2 := g.in[2], g.out[2]
+	lowest := float32(math.Inf(-1))
+	for p := p0; p < p1; p++ {
+		xp := x[p*g.inSize : (p+1)*g.inSize]
+		yp := y[p*g.outSize : (p+1)*g.outSize]
+		for o1 := 0; o1 < g.out[1]; o1++ {
+			s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
+			yrow := yp[o1*out2 : (o1+1)*out2]
+			for o2 := range yrow {
+				s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
+				best := lowest
+				for t1 := l1; t1 < h1; t1++ {
+					row := xp[(s1+t1*g.d[1])*in2:]
+					for t2 := l2; t2 < h2; t2++ {
+						best = max(best, row[s2+t2*g.d[2]])
+					}
+				}
+				yrow[o2] = best
+			}
 		}
 	}
 }
