@@ -1,23 +1,45 @@
 // Package parallel splits loops across goroutines for the engine's kernels.
 //
 // All loops of the process share one budget of GOMAXPROCS running bodies:
-// a loop always works on its calling goroutine and starts a helper
-// goroutine only while fewer than GOMAXPROCS bodies are running in the
-// whole process; the work of helpers that find no room is done by those
-// that run. So sessions running in parallel (each asking for all cores)
-// share the cores instead of oversubscribing them, while a session alone
-// uses them all.
+// a loop always works on its calling goroutine and takes helpers only
+// while fewer than GOMAXPROCS bodies are running in the whole process; the
+// work of helpers that find no room is done by those that run. So sessions
+// running in parallel (each asking for all cores) share the cores instead
+// of oversubscribing them, while a session alone uses them all.
+//
+// Helpers are long-lived worker goroutines (GOMAXPROCS-1 of them). A
+// worker that has finished a loop spins for a short while (yielding its
+// processor to any other goroutine) before it goes to sleep, so the next
+// loop of a run, typically microseconds later, finds it awake: waking a
+// sleeping thread costs tens of microseconds on virtual machines, as much
+// as many of the engine's operators take.
 package parallel
 
 import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// running counts the loop bodies running now, process-wide: callers'
-// first chunks and helpers.
+// running counts the loop bodies running now, process-wide: callers and
+// helpers working on a loop.
 var running atomic.Int64
+
+// spin is how long an idle worker keeps looking for a loop before it
+// sleeps.
+const spin = 200 * time.Microsecond
+
+var (
+	// offer is the loop that wants helpers now (the latest one offered).
+	offer atomic.Pointer[loop]
+	// sleepers counts workers asleep on wake.
+	sleepers atomic.Int32
+	wake     = make(chan struct{}, 256)
+
+	workersMu sync.Mutex
+	workers   int
+)
 
 // For runs body(lo, hi) over [0, n) split into contiguous pieces of at
 // least grain iterations each, on at most threads goroutines, and waits
@@ -27,9 +49,8 @@ var running atomic.Int64
 // The pieces (up to four per goroutine) are handed out through a shared
 // counter, so a goroutine that finishes early takes over pieces a slower
 // one has not started, and the caller never waits for a helper that has
-// not been scheduled yet: it waits only for pieces in progress. Helper
-// goroutines are started only within the process-wide budget of GOMAXPROCS
-// running bodies.
+// not joined yet: it waits only for pieces in progress. Helpers join only
+// within the process-wide budget of GOMAXPROCS running bodies.
 func For(n, grain, threads int, body func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -45,27 +66,27 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 	if chunks > threads {
 		chunks = threads
 	}
-	if chunks <= 1 {
+	if chunks <= 1 || procs <= 1 {
 		body(0, n)
 		return
 	}
 	pieces := min(n/grain, 4*chunks)
 	l := &loop{n: n, pieces: int64(pieces), body: body}
 	l.wg.Add(pieces)
+	l.want.Store(int32(chunks - 1))
 	running.Add(1)
 	defer running.Add(-1)
-	for c := 1; c < chunks; c++ {
-		if running.Add(1) > int64(procs) {
-			running.Add(-1)
-			break
+	ensureWorkers(procs - 1)
+	offer.Store(l)
+	for s := min(int(sleepers.Load()), chunks-1); s > 0; s-- {
+		select {
+		case wake <- struct{}{}:
+		default:
 		}
-		go func() {
-			defer running.Add(-1)
-			l.work()
-		}()
 	}
 	l.work()
 	l.wg.Wait()
+	offer.CompareAndSwap(l, nil)
 }
 
 // loop is one For call's shared state.
@@ -73,6 +94,7 @@ type loop struct {
 	n      int
 	pieces int64
 	next   atomic.Int64
+	want   atomic.Int32   // helpers still wanted
 	wg     sync.WaitGroup // counts pieces, not goroutines
 	body   func(lo, hi int)
 }
@@ -88,6 +110,57 @@ func (l *loop) work() {
 		hi := int((i + 1) * int64(l.n) / l.pieces)
 		l.body(lo, hi)
 		l.wg.Done()
+	}
+}
+
+// ensureWorkers starts workers up to n.
+func ensureWorkers(n int) {
+	workersMu.Lock()
+	for workers < n {
+		workers++
+		go worker()
+	}
+	workersMu.Unlock()
+}
+
+// worker helps the loops offered, one after another.
+func worker() {
+	var last *loop
+	for {
+		l := waitOffer(last)
+		last = l
+		if l.want.Add(-1) < 0 {
+			continue // enough helpers
+		}
+		if running.Add(1) > int64(runtime.GOMAXPROCS(0)) {
+			running.Add(-1) // over the budget: the caller does the work
+			continue
+		}
+		l.work()
+		running.Add(-1)
+	}
+}
+
+// waitOffer returns an offered loop other than last: spinning for a while,
+// then asleep until For wakes it.
+func waitOffer(last *loop) *loop {
+	deadline := time.Now().Add(spin)
+	for i := 0; ; i++ {
+		if l := offer.Load(); l != nil && l != last {
+			return l
+		}
+		if i&63 == 63 && time.Now().After(deadline) {
+			sleepers.Add(1)
+			if l := offer.Load(); l != nil && l != last {
+				sleepers.Add(-1)
+				return l
+			}
+			<-wake
+			sleepers.Add(-1)
+			deadline = time.Now().Add(spin)
+			continue
+		}
+		runtime.Gosched()
 	}
 }
 
