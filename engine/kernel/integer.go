@@ -412,6 +412,10 @@ func qConvRun[TX gemm.Int8](c *qConv, ctx *Ctx, win *Window, x []TX, xShape []in
 func qDepthwise[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, w []TW, wz []int32, acc []int32, threads int) {
 	inSize, outSize := win.InSize(), win.OutSize()
 	kSize := win.KernelSize()
+	if win.Rank() == 2 && win.Dilations[1] == 1 && kSize <= 128 {
+		qDepthwiseF32(win, x, xz, batch, ch, w, wz, acc, threads)
+		return
+	}
 	planes := batch * ch
 	grain := max(1, (1<<15)/max(kSize*outSize, 1))
 	parallel.For(planes, grain, threads, func(lo, hi int) {
@@ -439,6 +443,44 @@ func qDepthwise[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, w [
 					y[o] += wv * (int32(v) - int32(xz))
 				}
 			}
+		}
+	})
+}
+
+// qDepthwiseF32 computes qDepthwise exactly in float32 with the vector
+// depthwise kernel: every difference x - xz lies in [-255, 255] and w - wz
+// in [-511, 511], so a product is at most 130305 in magnitude and a sum of
+// up to 128 of them stays below 2^24, where float32 holds every integer:
+// each partial sum, and so the result, is exact. Padding reads x = xz, a
+// zero difference, as the padded float input's zeros.
+func qDepthwiseF32[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, w []TW, wz []int32, acc []int32, threads int) {
+	inSize, outSize := win.InSize(), win.OutSize()
+	kSize := win.KernelSize()
+	xf := make([]float32, batch*ch*inSize)
+	parallel.For(len(xf), 1<<14, threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xf[i] = float32(int32(x[i]) - int32(xz))
+		}
+	})
+	wf := make([]float32, ch*kSize)
+	for c := 0; c < ch; c++ {
+		var z int32
+		switch len(wz) {
+		case 0:
+		case 1:
+			z = wz[0]
+		default:
+			z = wz[c]
+		}
+		for t := 0; t < kSize; t++ {
+			wf[c*kSize+t] = float32(int32(w[c*kSize+t]) - z)
+		}
+	}
+	yf := make([]float32, batch*ch*outSize)
+	depthwise2DF32(win, xf, batch, ch, wf, 1, nil, nil, yf, threads)
+	parallel.For(len(yf), 1<<14, threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			acc[i] = int32(yf[i])
 		}
 	})
 }
