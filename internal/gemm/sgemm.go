@@ -450,6 +450,7 @@ type workspace struct {
 	a, b  []float32
 	block [MR * NR]float32 // a partial block of C
 	ep    kernelEp         // how a fused product finishes a block
+	rows  []float32        // MR rows of C for a partial row panel (rowSlice)
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -742,8 +743,8 @@ func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, 
 				aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
 				for jr := 0; jr < nc; jr += NR {
 					nv := min(NR, nc-jr)
-					if mv == MR && nv == NR {
-						continue
+					if nv == NR {
+						continue // done by rowSlice
 					}
 					var src blockB
 					switch {
@@ -785,15 +786,17 @@ func (g *job) directSlice(ws *workspace, a, b, c []float32, i0, mt, p0, kc, j0, 
 	}
 }
 
-// rowSlice runs microKernelRow on the full MR-row panels of an A block
-// against the first full columns (a multiple of NR) of the tile's B slice.
+// rowSlice runs microKernelRow on the MR-row panels of an A block against
+// the first full columns (a multiple of NR) of the tile's B slice; a last
+// panel of fewer rows goes through MR rows of scratch.
 func (g *job) rowSlice(ws *workspace, b, ap, cb []float32, r0, mc, p0, kc, j0, full int, first, last bool) {
 	var ep *kernelEp
 	alpha := g.alpha
 	if g.fused() {
 		ep, alpha = &ws.ep, 1
 	}
-	for ir := 0; ir+MR <= mc; ir += MR {
+	for ir := 0; ir < mc; ir += MR {
+		mv := min(MR, mc-ir)
 		aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
 		if ep != nil {
 			ep.flags = 0
@@ -804,18 +807,38 @@ func (g *job) rowSlice(ws *workspace, b, ap, cb []float32, r0, mc, p0, kc, j0, f
 			if last {
 				if g.ep.Bias != nil {
 					ep.flags |= 2
-					copy(ep.bias[:MR], g.ep.Bias[r0+ir:r0+ir+MR])
+					clear(ep.bias[:])
+					copy(ep.bias[:mv], g.ep.Bias[r0+ir:r0+ir+mv])
 				}
 				if g.ep.Clamp {
 					ep.lo, ep.hi = g.ep.Lo, g.ep.Hi
 				}
 			}
 		}
-		c := cb[ir*g.ldc:]
+		c, ldc := cb[ir*g.ldc:], g.ldc
+		if mv < MR {
+			// A last panel of fewer rows (the packed A is zero past them):
+			// through MR rows of scratch holding C's rows, then back.
+			if need := MR * full; len(ws.rows) < need {
+				ws.rows = make([]float32, need)
+			}
+			c, ldc = ws.rows[:MR*full], full
+			clear(c)
+			if ep == nil || !first {
+				for i := 0; i < mv; i++ {
+					copy(c[i*full:(i+1)*full], cb[(ir+i)*g.ldc:(ir+i)*g.ldc+full])
+				}
+			}
+		}
 		if g.boff != nil {
-			microKernelRow(kc, aPanel, b[j0:], 0, g.boff[p0:p0+kc], c, g.ldc, alpha, ep, full/NR)
+			microKernelRow(kc, aPanel, b[j0:], 0, g.boff[p0:p0+kc], c, ldc, alpha, ep, full/NR)
 		} else {
-			microKernelRow(kc, aPanel, b[p0*g.ldb+j0:], g.ldb, nil, c, g.ldc, alpha, ep, full/NR)
+			microKernelRow(kc, aPanel, b[p0*g.ldb+j0:], g.ldb, nil, c, ldc, alpha, ep, full/NR)
+		}
+		if mv < MR {
+			for i := 0; i < mv; i++ {
+				copy(cb[(ir+i)*g.ldc:(ir+i)*g.ldc+full], c[i*full:(i+1)*full])
+			}
 		}
 	}
 }

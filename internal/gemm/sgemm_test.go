@@ -65,6 +65,7 @@ func shapes() []shape {
 		{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {1, 40, 300}, {40, 1, 300}, {2, 3, 4},
 		{6, 16, 1}, {7, 17, 9}, {5, 15, 257}, {13, 33, 256}, {64, 64, 64},
 		{121, 130, 70}, {250, 20, 520}, {3, 1030, 11}, {1030, 3, 11}, {37, 53, 0},
+		{13, 40, 600}, {8, 100, 30}, // several K slices and short K with a partial row panel
 	}
 	for i, d := range dims {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
