@@ -160,7 +160,9 @@ func waitOffer(last *loop) *loop {
 			deadline = time.Now().Add(spin)
 			continue
 		}
-		runtime.Gosched()
+		if i&1023 == 1023 {
+			runtime.Gosched()
+		}
 	}
 }
 
