@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -647,6 +648,20 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	if flat {
 		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
 	}
+	// Flat form: tap (a, j) reads the padded plane at a*dh*wp + j.
+	var taps []int
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if act != nil {
+		lo, hi = act.Lo, act.Hi
+	}
+	if flat {
+		taps = make([]int, 0, kh*kw)
+		for a := 0; a < kh; a++ {
+			for j := 0; j < kw; j++ {
+				taps = append(taps, a*dh*wp+j)
+			}
+		}
+	}
 	planes := batch * m
 	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
 	parallel.For(planes, grain, threads, func(p0, p1 int) {
@@ -673,13 +688,9 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 				bv = bias[oc]
 			}
 			if flat {
-				fillF32(acc, bv)
-				for a := 0; a < kh; a++ {
-					_ = gemm.ConvRow(acc, pad[a*dh*wp:], wk[a*kw:(a+1)*kw], sw)
-				}
-				if act != nil {
-					act.apply(acc) // the unused padding columns too: one call
-				}
+				// One pass over the plane with every tap, the bias and the
+				// clamp (gemm.ConvTaps).
+				_ = gemm.ConvTaps(acc, pad, taps, wk, bv, lo, hi)
 				for r := 0; r < oh; r++ {
 					copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
 				}

@@ -330,3 +330,147 @@ celoop:
 cedone:
 	VZEROUPPER
 	RET
+
+// func convTaps(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+//
+// out[k] = min(max(bias + sum_{t<taps} w[t]*x[k+offs[t]], lo), hi) for
+// k < n, n a multiple of 8, taps >= 1, the clamp as in biasClampRow.
+TEXT ·convTaps(SB), NOSPLIT, $0-60
+	MOVQ         out+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         x+16(FP), SI
+	MOVQ         offs+24(FP), R8
+	MOVQ         w+32(FP), R9
+	MOVQ         taps+40(FP), R10
+	VBROADCASTSS bias+48(FP), Y13
+	VBROADCASTSS lo+52(FP), Y14
+	VBROADCASTSS hi+56(FP), Y15
+
+ct64:
+	CMPQ    CX, $64
+	JLT     ct32
+	VMOVAPS Y13, Y0
+	VMOVAPS Y13, Y1
+	VMOVAPS Y13, Y2
+	VMOVAPS Y13, Y3
+	VMOVAPS Y13, Y4
+	VMOVAPS Y13, Y5
+	VMOVAPS Y13, Y6
+	VMOVAPS Y13, Y7
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R10, BX
+
+ct64tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	VFMADD231PS  64(DX), Y12, Y2
+	VFMADD231PS  96(DX), Y12, Y3
+	VFMADD231PS  128(DX), Y12, Y4
+	VFMADD231PS  160(DX), Y12, Y5
+	VFMADD231PS  192(DX), Y12, Y6
+	VFMADD231PS  224(DX), Y12, Y7
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          ct64tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMAXPS       Y2, Y14, Y2
+	VMINPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y14, Y3
+	VMINPS       Y3, Y15, Y3
+	VMAXPS       Y4, Y14, Y4
+	VMINPS       Y4, Y15, Y4
+	VMAXPS       Y5, Y14, Y5
+	VMINPS       Y5, Y15, Y5
+	VMAXPS       Y6, Y14, Y6
+	VMINPS       Y6, Y15, Y6
+	VMAXPS       Y7, Y14, Y7
+	VMINPS       Y7, Y15, Y7
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	VMOVUPS      Y4, 128(DI)
+	VMOVUPS      Y5, 160(DI)
+	VMOVUPS      Y6, 192(DI)
+	VMOVUPS      Y7, 224(DI)
+	ADDQ         $256, DI
+	ADDQ         $256, SI
+	SUBQ         $64, CX
+	JMP          ct64
+
+ct32:
+	CMPQ    CX, $32
+	JLT     ct8
+	VMOVAPS Y13, Y0
+	VMOVAPS Y13, Y1
+	VMOVAPS Y13, Y2
+	VMOVAPS Y13, Y3
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R10, BX
+
+ct32tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	VFMADD231PS  64(DX), Y12, Y2
+	VFMADD231PS  96(DX), Y12, Y3
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          ct32tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMAXPS       Y2, Y14, Y2
+	VMINPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y14, Y3
+	VMINPS       Y3, Y15, Y3
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $128, DI
+	ADDQ         $128, SI
+	SUBQ         $32, CX
+	JMP          ct32
+
+ct8:
+	CMPQ    CX, $8
+	JLT     ctdone
+	VMOVAPS Y13, Y0
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R10, BX
+
+ct8tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          ct8tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          ct8
+
+ctdone:
+	VZEROUPPER
+	RET

@@ -209,3 +209,16 @@ func microKernelRowAVX2(kc int, a, b []float32, ldb int, offs []int, c []float32
 	_ = b[(kc-1)*ldb+panels*NR-1]
 	sgemmKernel6x16BN(kc, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, ep, panels)
 }
+
+// convTaps is ConvTaps's vector loop (convrow_amd64.s).
+//
+//go:noescape
+func convTaps(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+
+func init() {
+	if hasAVX2FMA {
+		convTapsAsm = func(out []float32, n int, x []float32, offs []int, w []float32, bias, lo, hi float32) {
+			convTaps(&out[0], n, &x[0], &offs[0], &w[0], len(w), bias, lo, hi)
+		}
+	}
+}
