@@ -43,7 +43,7 @@ const (
 
 // minFlopsPerThread is the amount of work below which adding a goroutine
 // costs more than it saves.
-const minFlopsPerThread = 1 << 20
+const minFlopsPerThread = 1 << 22
 
 // PackedA is a left operand (m x k after any transposition) copied once into
 // the panel layout the micro-kernel reads, for repeated products with it.

@@ -28,7 +28,7 @@ var running atomic.Int64
 
 // spin is how long an idle worker keeps looking for a loop before it
 // sleeps.
-const spin = 200 * time.Microsecond
+const spin = 50 * time.Microsecond
 
 var (
 	// offer is the loop that wants helpers now (the latest one offered).
