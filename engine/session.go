@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/onnxquant/onnxquant/engine/kernel"
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -186,6 +187,11 @@ func (s *Session) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor,
 	}
 	ar := s.arenas.get()
 	defer s.arenas.put(ar)
+	if s.opts.Threads > 1 {
+		// Keep the kernels' helper goroutines awake between the run's
+		// parallel loops.
+		defer parallel.Hold()()
+	}
 	st, err := s.main.run(kctx, args, nil, obs, ar)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,22 @@ var (
 
 	workersMu sync.Mutex
 	workers   int
+
+	// hot counts the callers (engine runs using several goroutines) in
+	// progress: while it is above zero, idle workers keep spinning instead
+	// of sleeping, so that each loop of the run finds them awake.
+	hot atomic.Int32
 )
+
+// Hold keeps the helper goroutines spinning between loops until the
+// returned function is called: for a sequence of many short parallel
+// loops (one model run), where waking a sleeping helper for each loop
+// would cost more than the loop saves. Holds nest and may overlap.
+func Hold() (release func()) {
+	hot.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { hot.Add(-1) }) }
+}
 
 // For runs body(lo, hi) over [0, n) split into contiguous pieces of at
 // least grain iterations each, on at most threads goroutines, and waits
@@ -149,7 +164,7 @@ func waitOffer(last *loop) *loop {
 		if l := offer.Load(); l != nil && l != last {
 			return l
 		}
-		if i&63 == 63 && time.Now().After(deadline) {
+		if i&63 == 63 && hot.Load() == 0 && time.Now().After(deadline) {
 			sleepers.Add(1)
 			if l := offer.Load(); l != nil && l != last {
 				sleepers.Add(-1)

@@ -66,3 +66,31 @@ func TestForSharesBudget(t *testing.T) {
 		t.Fatalf("Running() = %d after all loops ended", Running())
 	}
 }
+
+// TestHoldKeepsHelpersAwake checks that helpers stay awake (not asleep on
+// the wake channel) while a Hold is in force, longer than they would spin
+// otherwise, and go to sleep after it is released.
+func TestHoldKeepsHelpersAwake(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2")
+	}
+	release := Hold()
+	For(64, 1, 2, func(lo, hi int) { time.Sleep(time.Millisecond) })
+	time.Sleep(20 * spin)
+	if s := sleepers.Load(); s != 0 {
+		release()
+		t.Fatalf("%d helpers asleep during a Hold", s)
+	}
+	release()
+	release() // a second call does nothing
+	deadline := time.Now().Add(2 * time.Second)
+	for sleepers.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("helpers still awake long after the Hold was released")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if hot.Load() != 0 {
+		t.Fatalf("hot = %d after release", hot.Load())
+	}
+}
