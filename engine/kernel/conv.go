@@ -636,9 +636,9 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	// (With strides of 2 the flat form would compute as many unused
 	// values as used ones: those go row by row.)
 	flat := sh == 1 && sw == 1
-	// Accumulator: oh rows of wp (flat) or one row of ow8, rounded up to
-	// whole vector blocks.
-	accLen := ow8
+	// Accumulator of the flat form: oh rows of wp, rounded up to whole
+	// vector blocks (rows go straight to the output otherwise).
+	accLen := 0
 	if flat {
 		accLen = (oh*wp + 7) &^ 7
 	}
@@ -648,18 +648,17 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	if flat {
 		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
 	}
-	// Flat form: tap (a, j) reads the padded plane at a*dh*wp + j.
 	var taps []int
 	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 	if act != nil {
 		lo, hi = act.Lo, act.Hi
 	}
-	if flat {
-		taps = make([]int, 0, kh*kw)
-		for a := 0; a < kh; a++ {
-			for j := 0; j < kw; j++ {
-				taps = append(taps, a*dh*wp+j)
-			}
+	// In both forms tap (a, j) reads the padded plane (or the rows from an
+	// output row's first one) at a*dh*wp + j.
+	taps = make([]int, 0, kh*kw)
+	for a := 0; a < kh; a++ {
+		for j := 0; j < kw; j++ {
+			taps = append(taps, a*dh*wp+j)
 		}
 	}
 	planes := batch * m
@@ -690,37 +689,19 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 			if flat {
 				// One pass over the plane with every tap, the bias and the
 				// clamp (gemm.ConvTaps).
-				_ = gemm.ConvTaps(acc, pad, taps, wk, bv, lo, hi)
+				_ = gemm.ConvTaps(acc, pad, taps, wk, 1, bv, lo, hi)
 				for r := 0; r < oh; r++ {
 					copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
 				}
 				continue
 			}
+			// Row by row: each output row straight from the padded rows it
+			// reads, with the bias and the clamp (gemm.ConvTaps).
 			for r := 0; r < oh; r++ {
-				fillF32(acc, bv)
-				for a := 0; a < kh; a++ {
-					_ = gemm.ConvRow(acc, pad[(r*sh+a*dh)*wp:], wk[a*kw:(a+1)*kw], sw)
-				}
-				yrow := yp[r*ow : (r+1)*ow]
-				copy(yrow, acc[:ow])
-				if act != nil {
-					act.apply(yrow)
-				}
+				_ = gemm.ConvTaps(yp[r*ow:(r+1)*ow], pad[r*sh*wp:], taps, wk, sw, bv, lo, hi)
 			}
 		}
 	})
-}
-
-// fillF32 sets every value of s to v, doubling the filled prefix with copy
-// (a vector memory move) rather than storing one value at a time.
-func fillF32(s []float32, v float32) {
-	if len(s) == 0 {
-		return
-	}
-	s[0] = v
-	for n := 1; n < len(s); n *= 2 {
-		copy(s[n:], s[:n])
-	}
 }
 
 // dwScratch recycles the depthwise kernel's padded rows between runs.

@@ -190,39 +190,48 @@ func CopyStrided(dst, src []float32, stride int) error {
 	return nil
 }
 
-// convTapsAsm, when set, is ConvTaps's vector loop for the first n
-// outputs, n a multiple of 8.
-var convTapsAsm func(out []float32, n int, x []float32, offs []int, w []float32, bias, lo, hi float32)
+// convTapsAsm, when set, is ConvTaps's vector loop for strides 1 and 2
+// over the first n outputs, n a multiple of 8 (stride 2 may read one value
+// past the last tap).
+var convTapsAsm func(out []float32, n int, x []float32, offs []int, w []float32, stride int, bias, lo, hi float32)
 
-// ConvTaps computes out[k] = clamp(bias + sum over t of w[t]*x[k+offs[t]])
-// for k < len(out), the terms added in order of t and the clamp to [lo,
-// hi] as BiasClamp does it (lo = -Inf, hi = +Inf for none): a convolution
-// output row (or a whole plane laid out flat) with its taps given as
-// offsets into the input. Every offset must be at least 0 and x must hold
-// len(out)-1+offs[t] values past each; len(offs) must equal len(w) >= 1.
-func ConvTaps(out, x []float32, offs []int, w []float32, bias, lo, hi float32) error {
+// ConvTaps computes out[k] = clamp(bias + sum over t of
+// w[t]*x[k*stride+offs[t]]) for k < len(out), the terms added in order of
+// t and the clamp to [lo, hi] as BiasClamp does it (lo = -Inf, hi = +Inf
+// for none): a convolution output row (or, with stride 1, a whole plane
+// laid out flat) with its taps given as offsets into the input. Every
+// offset must be at least 0, x must hold (len(out)-1)*stride+offs[t]+1
+// values for each, len(offs) must equal len(w) >= 1 and stride must be at
+// least 1. Strides 1 and 2 take vector loops.
+func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, hi float32) error {
 	n := len(out)
 	if n == 0 {
 		return nil
 	}
-	if len(w) == 0 || len(offs) != len(w) {
-		return fmt.Errorf("gemm: ConvTaps: %d offsets for %d weights", len(offs), len(w))
+	if len(w) == 0 || len(offs) != len(w) || stride < 1 {
+		return fmt.Errorf("gemm: ConvTaps: %d offsets for %d weights, stride %d", len(offs), len(w), stride)
 	}
+	maxOff := 0
 	for _, o := range offs {
-		if o < 0 || o+n > len(x) {
-			return fmt.Errorf("gemm: ConvTaps: tap at offset %d does not fit %d outputs in x of %d values", o, n, len(x))
+		if o < 0 || (n-1)*stride+o >= len(x) {
+			return fmt.Errorf("gemm: ConvTaps: tap at offset %d does not fit %d outputs with stride %d in x of %d values", o, n, stride, len(x))
 		}
+		maxOff = max(maxOff, o)
 	}
 	done := 0
-	if convTapsAsm != nil {
-		if done = n &^ 7; done > 0 {
-			convTapsAsm(out, done, x, offs, w, bias, lo, hi)
+	if convTapsAsm != nil && stride <= 2 {
+		done = n &^ 7
+		if stride == 2 && done > 0 && (done-1)*2+maxOff+1 >= len(x) {
+			done -= 8 // the last block's loads would pass the end of x
+		}
+		if done > 0 {
+			convTapsAsm(out, done, x, offs, w, stride, bias, lo, hi)
 		}
 	}
 	for k := done; k < n; k++ {
 		s := bias
 		for t, o := range offs {
-			s += w[t] * x[k+o]
+			s += w[t] * x[k*stride+o]
 		}
 		if s < lo {
 			s = lo

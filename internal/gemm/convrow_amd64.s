@@ -474,3 +474,80 @@ ct8tap:
 ctdone:
 	VZEROUPPER
 	RET
+
+// func convTapsS2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+//
+// convTaps with stride 2: out[k] = clamp(bias + sum_t w[t]*x[2k+offs[t]])
+// for k < n, n a multiple of 8; reads one value past the last tap. (EVENS
+// uses Y12 and Y13, so the bias is loaded from the frame for each block.)
+TEXT ·convTapsS2(SB), NOSPLIT, $0-60
+	MOVQ         out+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         x+16(FP), SI
+	MOVQ         offs+24(FP), R8
+	MOVQ         w+32(FP), R9
+	MOVQ         taps+40(FP), R13
+	VBROADCASTSS lo+52(FP), Y14
+	VBROADCASTSS hi+56(FP), Y15
+
+cs16:
+	CMPQ    CX, $16
+	JLT     cs8
+	VBROADCASTSS bias+48(FP), Y0
+	VMOVAPS      Y0, Y1
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R13, BX
+
+cs16tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), R10
+	VBROADCASTSS (R12), Y8
+	EVENS(0, Y4)
+	EVENS(64, Y5)
+	VFMADD231PS  Y4, Y8, Y0
+	VFMADD231PS  Y5, Y8, Y1
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          cs16tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	ADDQ         $64, DI
+	ADDQ         $128, SI
+	SUBQ         $16, CX
+	JMP          cs16
+
+cs8:
+	CMPQ    CX, $8
+	JLT     csdone
+	VBROADCASTSS bias+48(FP), Y0
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R13, BX
+
+cs8tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), R10
+	VBROADCASTSS (R12), Y8
+	EVENS(0, Y4)
+	VFMADD231PS  Y4, Y8, Y0
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          cs8tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $64, SI
+	SUBQ         $8, CX
+	JMP          cs8
+
+csdone:
+	VZEROUPPER
+	RET

@@ -205,51 +205,59 @@ func TestCopyStrided(t *testing.T) {
 
 // TestConvTaps checks ConvTaps against the definition in float64 (exact
 // for multiples of 1/4) for tap sets like a flattened 3x3 and 5x5 window,
-// lengths around the 8- and 32-output blocks, a clamp, and NaN bounds
-// behaviour (NaN input stays NaN); x is as long as the last tap needs.
+// strides 1, 2 (vector loops) and 3, lengths around the vector blocks, a
+// clamp, and a NaN in x (NaN where it is read); x is exactly as long as
+// the last tap needs and followed by NaNs in its array.
 func TestConvTaps(t *testing.T) {
 	r := rand.New(rand.NewSource(17))
-	for _, k := range []int{1, 3, 5} {
-		for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 70, 135} {
-			for _, clamp := range []bool{false, true} {
-				wp := 13
-				var offs []int
-				for a := 0; a < k; a++ {
-					for b := 0; b < k; b++ {
-						offs = append(offs, a*wp+b)
-					}
-				}
-				w := randSlice(r, len(offs))
-				x := randSlice(r, n+offs[len(offs)-1])
-				x[r.Intn(len(x))] = float32(math.NaN())
-				lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-				if clamp {
-					lo, hi = -1, 2
-				}
-				out := make([]float32, n)
-				if err := ConvTaps(out, x, offs, w, 0.25, lo, hi); err != nil {
-					t.Fatal(err)
-				}
-				for i, got := range out {
-					want := 0.25
-					for tp, o := range offs {
-						want += float64(w[tp]) * float64(x[i+o])
-					}
-					if want != want {
-						if got == got {
-							t.Fatalf("k%d n%d: out[%d] = %g, want NaN", k, n, i, got)
+	for _, stride := range []int{1, 2, 3} {
+		for _, k := range []int{1, 3, 5} {
+			for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70, 135} {
+				for _, clamp := range []bool{false, true} {
+					wp := 13
+					var offs []int
+					for a := 0; a < k; a++ {
+						for b := 0; b < k; b++ {
+							offs = append(offs, a*wp+b)
 						}
-						continue
 					}
-					want = math.Min(math.Max(want, float64(lo)), float64(hi))
-					if float64(got) != want {
-						t.Fatalf("k%d n%d clamp %v: out[%d] = %g, want %g", k, n, clamp, i, got, want)
+					w := randSlice(r, len(offs))
+					need := (n-1)*stride + offs[len(offs)-1] + 1
+					buf := append(randSlice(r, need), make([]float32, 40)...)
+					for i := need; i < len(buf); i++ {
+						buf[i] = float32(math.NaN())
+					}
+					x := buf[:need]
+					x[r.Intn(len(x))] = float32(math.NaN())
+					lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+					if clamp {
+						lo, hi = -1, 2
+					}
+					out := make([]float32, n)
+					if err := ConvTaps(out, x, offs, w, stride, 0.25, lo, hi); err != nil {
+						t.Fatal(err)
+					}
+					for i, got := range out {
+						want := 0.25
+						for tp, o := range offs {
+							want += float64(w[tp]) * float64(x[i*stride+o])
+						}
+						if want != want {
+							if got == got {
+								t.Fatalf("s%d k%d n%d: out[%d] = %g, want NaN", stride, k, n, i, got)
+							}
+							continue
+						}
+						want = math.Min(math.Max(want, float64(lo)), float64(hi))
+						if float64(got) != want {
+							t.Fatalf("s%d k%d n%d clamp %v: out[%d] = %g, want %g", stride, k, n, clamp, i, got, want)
+						}
 					}
 				}
 			}
 		}
 	}
-	if err := ConvTaps(make([]float32, 4), make([]float32, 5), []int{0, 2}, []float32{1, 1}, 0, 0, 1); err == nil {
+	if err := ConvTaps(make([]float32, 4), make([]float32, 5), []int{0, 2}, []float32{1, 1}, 1, 0, 0, 1); err == nil {
 		t.Fatal("short x: no error")
 	}
 }

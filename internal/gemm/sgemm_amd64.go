@@ -215,9 +215,16 @@ func microKernelRowAVX2(kc int, a, b []float32, ldb int, offs []int, c []float32
 //go:noescape
 func convTaps(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 
+//go:noescape
+func convTapsS2(out *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+
 func init() {
 	if hasAVX2FMA {
-		convTapsAsm = func(out []float32, n int, x []float32, offs []int, w []float32, bias, lo, hi float32) {
+		convTapsAsm = func(out []float32, n int, x []float32, offs []int, w []float32, stride int, bias, lo, hi float32) {
+			if stride == 2 {
+				convTapsS2(&out[0], n, &x[0], &offs[0], &w[0], len(w), bias, lo, hi)
+				return
+			}
 			convTaps(&out[0], n, &x[0], &offs[0], &w[0], len(w), bias, lo, hi)
 		}
 	}
