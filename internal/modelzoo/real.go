@@ -30,7 +30,7 @@ var realImages = map[string]realImage{
 	"mlsd-tiny-320-nhwc.onnx": {"bus.jpg", dataset.ImageOptions{Input: "input_image_with_alpha:0", Layout: dataset.NHWC, Height: 320, Width: 320,
 		Channels: 4, Resize: dataset.Stretch, Mean: half, Std: half}},
 	"ppocr-mobile-v2-cls.onnx": {"exceltable.png", dataset.ImageOptions{Input: "x", Height: 48, Width: 192, Resize: dataset.Stretch, Mean: half[:3], Std: half[:3]}},
-	"ppocr-v4-rec.onnx": {"exceltable.png", dataset.ImageOptions{Input: "x", Height: 48, Width: 320, Resize: dataset.Stretch, Mean: half[:3], Std: half[:3]}},
+	"ppocr-v4-rec.onnx":        {"exceltable.png", dataset.ImageOptions{Input: "x", Height: 48, Width: 320, Resize: dataset.Stretch, Mean: half[:3], Std: half[:3]}},
 }
 
 // realAudio says how a shared audio model takes the shared speech clip.
