@@ -7,8 +7,9 @@
 # (the section is appended when absent; the rest of the file is kept).
 #
 # Environment: BENCH_RUNS scales the number of timed runs (default 1 = the
-# counts below), BENCH_OUT overrides the report path, BENCH_THREADS the
-# thread counts (default "1 2").
+# counts below), BENCH_ROUNDS sets the rounds per engine (default 3),
+# BENCH_OUT overrides the report path, BENCH_THREADS the thread counts
+# (default "1 2").
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,7 @@ data="${ONNXQUANT_TESTDATA:-$root/../shared/testdata}"
 out="${BENCH_OUT:-$root/BENCHMARKS.md}"
 scale="${BENCH_RUNS:-1}"
 threads_list="${BENCH_THREADS:-1 2}"
+rounds="${BENCH_ROUNDS:-3}"
 bin="$root/.cache/bench/onnxquant"
 
 [[ -d "$data/models" ]] || { echo "bench-engine: no test data at $data" >&2; exit 1; }
@@ -58,16 +60,25 @@ for spec in "${models[@]}"; do
 	IFS='|' read -r name file runs extra <<<"$spec"
 	runs=$((runs * scale))
 	for t in $threads_list; do
-		# Two rounds in turn (ONNX Runtime then Go, Go then ONNX Runtime),
-		# same inputs and thread count; each engine keeps the lower of its
-		# two medians, so that a burst of load from other jobs during one
-		# round does not decide the ratio.
-		o_ort="$("$bin" bench "$data/$file" --engine ort --threads "$t" --runs "$runs" $extra)"
-		o_go="$("$bin" bench "$data/$file" --engine go --threads "$t" --runs "$runs" $extra)"
-		o_go2="$("$bin" bench "$data/$file" --engine go --threads "$t" --runs "$runs" $extra)"
-		o_ort2="$("$bin" bench "$data/$file" --engine ort --threads "$t" --runs "$runs" $extra)"
-		m_ort="$(awk -v a="$(field median_ms <<<"$o_ort")" -v b="$(field median_ms <<<"$o_ort2")" 'BEGIN { print (a < b) ? a : b }')"
-		m_go="$(awk -v a="$(field median_ms <<<"$o_go")" -v b="$(field median_ms <<<"$o_go2")" 'BEGIN { print (a < b) ? a : b }')"
+		# Rounds in turn (ONNX Runtime then Go, Go then ONNX Runtime, ...),
+		# same inputs and thread count; each engine keeps its lowest
+		# median, so that a burst of load from other jobs during one round
+		# does not decide the ratio.
+		m_ort="" m_go=""
+		for ((round = 0; round < rounds; round++)); do
+			order="ort go"
+			((round % 2 == 1)) && order="go ort"
+			for e in $order; do
+				o="$("$bin" bench "$data/$file" --engine "$e" --threads "$t" --runs "$runs" $extra)"
+				med="$(field median_ms <<<"$o")"
+				if [[ "$e" == go ]]; then
+					o_go="$o"
+					m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+				else
+					m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+				fi
+			done
+		done
 		allocs="$(field allocs_per_run <<<"$o_go")"
 		bytes="$(field bytes_per_run <<<"$o_go")"
 		ratio="$(awk -v a="$m_go" -v b="$m_ort" 'BEGIN { printf "%.2f", a / b }')"
@@ -118,10 +129,10 @@ trap 'rm -f "$section"' EXIT
 	echo "### Models: median latency, Go engine vs ONNX Runtime"
 	echo
 	echo "Seeded random inputs (internal/modelzoo), same thread count for both engines (the Go"
-	echo "engine also runs with GOMAXPROCS set to it). Each engine is timed in two rounds taken in"
-	echo "turn (ONNX Runtime, Go, Go, ONNX Runtime), each the median of the runs given below, and"
-	echo "keeps the lower median. Ratio = Go / ONNX Runtime; allocations are the Go engine's heap"
-	echo "allocations per run (Go runtime counters, counted on runs outside the timed ones)."
+	echo "engine also runs with GOMAXPROCS set to it). Each engine is timed in $rounds rounds taken in"
+	echo "turn (ONNX Runtime, Go, Go, ONNX Runtime, ...), each the median of the runs given below,"
+	echo "and keeps its lowest median. Ratio = Go / ONNX Runtime; allocations are the Go engine's"
+	echo "heap allocations per run (Go runtime counters, counted on runs outside the timed ones)."
 	echo
 	echo "Runs per round: mnist-8 200, fastestdet 40, ultraface 40, blazeface 100, mlsd 20, ResNet50 10."
 	echo
