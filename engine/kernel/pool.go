@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -34,6 +35,39 @@ type poolKernel struct {
 	includePad bool    // AveragePool count_include_pad
 	colMajor   bool    // MaxPool storage_order=1 (indices column-major)
 	p          float64 // LpPool exponent
+
+	plan atomic.Pointer[poolPlan] // geometry of the last input shape seen
+}
+
+// poolPlan is a pool's geometry for one input shape, kept so that repeated
+// runs on the same shape allocate nothing for it.
+type poolPlan struct {
+	xShape   []int
+	win      *Window
+	g        *poolGeom
+	outShape []int
+}
+
+// planFor returns the geometry for this input shape, from the last one
+// made when the shape matches.
+func (k *poolKernel) planFor(xShape []int) (*poolPlan, error) {
+	if p := k.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) {
+		return p, nil
+	}
+	win, err := k.attrs.Resolve(xShape[2:], nil)
+	if err != nil {
+		return nil, k.n.Errorf("input %v: %w", xShape, err)
+	}
+	g, err := newPoolGeom(win)
+	if err != nil {
+		return nil, k.n.Errorf("%w", err)
+	}
+	p := &poolPlan{
+		xShape: append([]int(nil), xShape...), win: win, g: g,
+		outShape: append([]int{xShape[0], xShape[1]}, win.Out...),
+	}
+	k.plan.Store(p)
+	return p, nil
 }
 
 // buildMaxPool prepares MaxPool (opsets 1, 8, 10, 11, 12, 22), with the
@@ -434,15 +468,11 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	if len(x.Shape) < 3 {
 		return nil, n.Errorf("input shape %v: need [N, C, spatial...]", x.Shape)
 	}
-	win, err := k.attrs.Resolve(x.Shape[2:], nil)
+	pp, err := k.planFor(x.Shape)
 	if err != nil {
-		return nil, n.Errorf("input %v: %w", x.Shape, err)
+		return nil, err
 	}
-	g, err := newPoolGeom(win)
-	if err != nil {
-		return nil, n.Errorf("%w", err)
-	}
-	outShape := append([]int{x.Shape[0], x.Shape[1]}, win.Out...)
+	win, g, outShape := pp.win, pp.g, pp.outShape
 	planes := x.Shape[0] * x.Shape[1]
 	threads := cvThreads(ctx)
 	grain := max(1, (1<<15)/max(g.outSize*win.KernelSize(), 1))
