@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/onnxquant/onnxquant/engine/kernel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -40,6 +41,19 @@ type arena struct {
 	dirty  bool
 	// views counts lookups that found a view starting inside a buffer.
 	views int
+
+	// headers are tensor headers free for reuse; issued lists those handed
+	// out in this run. At the end of a run the issued ones the caller does
+	// not keep (the outputs) become free again.
+	headers []*tensor.Tensor
+	issued  []*tensor.Tensor
+	kept    map[*tensor.Tensor]bool
+
+	// Per-run state of the main graph, reused by the next run.
+	st    state
+	kctx  kernel.Ctx
+	in    []*tensor.Tensor
+	args  []*tensor.Tensor
 }
 
 type arenaKey struct {
@@ -58,7 +72,30 @@ type arenaBuf struct {
 }
 
 func newArena() *arena {
-	return &arena{owned: map[uintptr]*arenaBuf{}, free: map[arenaKey][]*arenaBuf{}}
+	return &arena{owned: map[uintptr]*arenaBuf{}, free: map[arenaKey][]*arenaBuf{}, kept: map[*tensor.Tensor]bool{}}
+}
+
+// header returns a tensor header set to dt, shape and data: a recycled one
+// when there is one. Call with a.mu held.
+func (a *arena) header(dt tensor.DataType, shape []int, data any) *tensor.Tensor {
+	var h *tensor.Tensor
+	if n := len(a.headers); n > 0 {
+		h = a.headers[n-1]
+		a.headers = a.headers[:n-1]
+	} else {
+		h = new(tensor.Tensor)
+	}
+	h.DType, h.Shape, h.Data = dt, append(h.Shape[:0], shape...), data
+	a.issued = append(a.issued, h)
+	return h
+}
+
+// view is kernel.Ctx.Header: a recycled header over data.
+func (a *arena) view(dt tensor.DataType, shape kernel.Dims, data any) *tensor.Tensor {
+	a.mu.Lock()
+	h := a.header(dt, shape.D[:shape.Rank], data)
+	a.mu.Unlock()
+	return h
 }
 
 // pooled reports whether buffers of dt are recycled: numeric and bool
@@ -115,17 +152,15 @@ func sliceSpan[T any](s []T) (uintptr, uintptr) {
 	return uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(len(s)) * unsafe.Sizeof(z)
 }
 
-// alloc returns a zero-filled tensor, from a free buffer of the same type
-// and length when there is one.
-func (a *arena) alloc(dt tensor.DataType, shape []int) *tensor.Tensor {
-	return a.get(dt, shape, true)
+// alloc is kernel.Ctx.Alloc: a tensor from a free buffer of the same
+// type and length when there is one, zero-filled when zero is true.
+func (a *arena) alloc(dt tensor.DataType, shape kernel.Dims, zero bool) *tensor.Tensor {
+	return a.get(dt, shape.D[:shape.Rank], zero)
 }
 
-// allocUninit is alloc without clearing a recycled buffer.
-func (a *arena) allocUninit(dt tensor.DataType, shape []int) *tensor.Tensor {
-	return a.get(dt, shape, false)
-}
-
+// get returns a tensor of type dt and shape: its buffer a free one of the
+// same type and length when there is one, else new and owned from now on;
+// its header recycled.
 func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 	n := tensor.NumElements(shape)
 	if n <= 0 || !pooled(dt) {
@@ -143,13 +178,14 @@ func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 		a.free[key] = list[:len(list)-1]
 		b.free = false
 		b.refs = 0
+		h := a.header(dt, shape, b.data)
 		a.mu.Unlock()
 		if zero {
 			clearData(b.data)
 		} else if poisonUninit {
 			poison(b.data)
 		}
-		return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: b.data}
+		return h
 	}
 	a.mu.Unlock()
 	t := tensor.New(dt, shape...)
@@ -160,8 +196,9 @@ func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 	a.mu.Lock()
 	a.owned[start] = &arenaBuf{key: key, data: t.Data, start: start, size: size}
 	a.dirty = true
+	h := a.header(dt, shape, t.Data)
 	a.mu.Unlock()
-	return t
+	return h
 }
 
 func clearData(data any) {
@@ -251,8 +288,10 @@ func (a *arena) release(t *tensor.Tensor) {
 }
 
 // endRun forgets the buffers still in use (they now belong to the caller,
-// or were scratch a kernel dropped) and keeps the free ones.
-func (a *arena) endRun() {
+// or were scratch a kernel dropped) and keeps the free ones. The headers
+// issued in the run become free again, except those in keep (the tensors
+// the caller receives).
+func (a *arena) endRun(keep map[string]*tensor.Tensor) {
 	a.mu.Lock()
 	for k, b := range a.owned {
 		if !b.free {
@@ -260,6 +299,19 @@ func (a *arena) endRun() {
 			a.dirty = true
 		}
 	}
+	clear(a.kept)
+	for _, t := range keep {
+		a.kept[t] = true
+	}
+	for _, h := range a.issued {
+		if !a.kept[h] {
+			h.Shape, h.Data = h.Shape[:0], nil
+			a.headers = append(a.headers, h)
+		}
+	}
+	clear(a.issued)
+	a.issued = a.issued[:0]
+	clear(a.kept)
 	a.mu.Unlock()
 }
 
@@ -280,8 +332,8 @@ func (s *arenas) get() *arena {
 	return newArena()
 }
 
-func (s *arenas) put(a *arena) {
-	a.endRun()
+func (s *arenas) put(a *arena, keep map[string]*tensor.Tensor) {
+	a.endRun(keep)
 	s.mu.Lock()
 	s.stock = append(s.stock, a)
 	s.mu.Unlock()

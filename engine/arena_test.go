@@ -20,7 +20,7 @@ import (
 // recycled.
 func TestArenaRefCounts(t *testing.T) {
 	a := newArena()
-	base := a.alloc(tensor.Float32, []int{4, 5})
+	base := a.get(tensor.Float32, []int{4, 5}, true)
 	data := base.Data.([]float32)
 	view := &tensor.Tensor{DType: tensor.Float32, Shape: []int{4}, Data: data[5:9]}
 	alias := &tensor.Tensor{DType: tensor.Float32, Shape: []int{20}, Data: data}
@@ -47,7 +47,7 @@ func TestArenaRefCounts(t *testing.T) {
 	for i := range data {
 		data[i] = 7
 	}
-	again := a.alloc(tensor.Float32, []int{2, 10})
+	again := a.get(tensor.Float32, []int{2, 10}, true)
 	got := again.Data.([]float32)
 	if &got[0] != &data[0] {
 		t.Fatal("a free buffer of the same size was not reused")
@@ -58,7 +58,7 @@ func TestArenaRefCounts(t *testing.T) {
 		}
 	}
 	// Another size gets a new buffer; the foreign one is never handed out.
-	other := a.alloc(tensor.Float32, []int{20, 1, 2})
+	other := a.get(tensor.Float32, []int{20, 1, 2}, true)
 	if od := other.Data.([]float32); &od[0] == &foreign.Data.([]float32)[0] {
 		t.Fatal("a buffer the arena did not allocate was handed out")
 	}

@@ -53,7 +53,20 @@ func (s *state) get(name string) (*tensor.Tensor, bool) {
 // those of values that die; subgraphs run with a nil ar and allocate
 // plainly.
 func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, obs Observer, ar *arena) (*state, error) {
-	st := &state{p: p, vals: make([]*tensor.Tensor, len(p.names)), parent: scope}
+	var st *state
+	if ar != nil {
+		// The main graph's state is the arena's, reused run after run.
+		st = &ar.st
+		vals := st.vals
+		if cap(vals) < len(p.names) {
+			vals = make([]*tensor.Tensor, len(p.names))
+		}
+		vals = vals[:len(p.names)]
+		clear(vals)
+		*st = state{p: p, vals: vals, parent: scope}
+	} else {
+		st = &state{p: p, vals: make([]*tensor.Tensor, len(p.names)), parent: scope}
+	}
 	if len(args) != len(p.inputIDs) {
 		return nil, fmt.Errorf("engine: graph %q takes %d inputs, got %d", p.name, len(p.inputIDs), len(args))
 	}
@@ -79,18 +92,23 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 		}
 		st.vals[id] = t
 	}
-	kctx := *ctx
+	var kctx *kernel.Ctx
+	var in []*tensor.Tensor
+	if ar != nil {
+		kctx, in = &ar.kctx, ar.in[:0]
+		kctx.Inherit(ctx)
+		kctx.Alloc, kctx.Header = ar.alloc, ar.view
+	} else {
+		kctx, in = new(kernel.Ctx), make([]*tensor.Tensor, 0, 8)
+		kctx.Inherit(ctx)
+		kctx.Alloc, kctx.Header = nil, nil
+	}
 	kctx.Scope = st
 	kctx.Observe = obs
-	kctx.Alloc, kctx.AllocUninit = nil, nil
-	if ar != nil {
-		kctx.Alloc, kctx.AllocUninit = ar.alloc, ar.allocUninit
-	}
 	steps := p.steps
 	if obs == nil && p.fast != nil {
 		steps = p.fast
 	}
-	in := make([]*tensor.Tensor, 0, 8)
 	for si := range steps {
 		s := &steps[si]
 		if ctx.Context != nil {
@@ -113,7 +131,7 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 			}
 			in = append(in, t)
 		}
-		outs, err := s.kern.Run(&kctx, in)
+		outs, err := s.kern.Run(kctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("engine: node %q (%s): %w", s.name, s.proto.GetOpType(), err)
 		}
@@ -138,6 +156,9 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 			}
 			st.vals[id] = nil
 		}
+	}
+	if ar != nil {
+		ar.in = in[:0]
 	}
 	return st, nil
 }

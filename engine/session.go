@@ -180,23 +180,25 @@ func (s *Session) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor,
 	if obs == nil {
 		obs = s.opts.Observer
 	}
-	kctx := &kernel.Ctx{Context: ctx, Threads: s.opts.Threads}
-	args := make([]*tensor.Tensor, len(s.main.inputs))
-	for i, name := range s.main.inputs {
-		args[i] = inputs[name]
-	}
 	ar := s.arenas.get()
-	defer s.arenas.put(ar)
+	var out map[string]*tensor.Tensor
+	defer func() { s.arenas.put(ar, out) }()
+	ar.args = ar.args[:0]
+	for _, name := range s.main.inputs {
+		ar.args = append(ar.args, inputs[name])
+	}
 	if s.opts.Threads > 1 {
 		// Keep the kernels' helper goroutines awake between the run's
 		// parallel loops.
-		defer parallel.Hold()()
+		parallel.Hold()
+		defer parallel.Release()
 	}
-	st, err := s.main.run(kctx, args, nil, obs, ar)
+	st, err := s.main.run(&kernel.Ctx{Context: ctx, Threads: s.opts.Threads}, ar.args, nil, obs, ar)
+	clear(ar.args)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*tensor.Tensor, len(s.outputs)+len(s.extra))
+	out = make(map[string]*tensor.Tensor, len(s.outputs)+len(s.extra))
 	for _, vi := range s.outputs {
 		t, ok := st.get(vi.Name)
 		if !ok {

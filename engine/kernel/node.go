@@ -301,32 +301,99 @@ type Ctx struct {
 	Threads int
 	// Scope resolves names of enclosing graphs (for If, Loop, Scan).
 	Scope Scope
-	// Alloc returns a zero-filled tensor; the engine may recycle buffers.
-	// When nil, tensor.New is used.
-	Alloc func(dt tensor.DataType, shape []int) *tensor.Tensor
-	// AllocUninit, when set, is Alloc without the zero fill: the contents
-	// are unspecified (a recycled buffer as it was left). See NewUninit.
-	AllocUninit func(dt tensor.DataType, shape []int) *tensor.Tensor
+	// Alloc, when set, returns a tensor of type dt and shape, zero-filled
+	// when zero is true (else its contents are unspecified: a recycled
+	// buffer as it was left); the engine recycles buffers through it. When
+	// nil, tensor.New is used. The shape travels by value so that callers'
+	// shapes stay on their stacks.
+	Alloc func(dt tensor.DataType, shape Dims, zero bool) *tensor.Tensor
 	// Observe, when set, receives every value produced, subgraphs included
 	// (the engine's observer; kernels do not call it).
 	Observe func(name string, t *tensor.Tensor)
+	// Header, when set, returns a tensor header the engine recycles
+	// between runs, set to dt, a copy of shape and data (see View).
+	Header func(dt tensor.DataType, shape Dims, data any) *tensor.Tensor
+
+	// outs is the storage Out reuses for kernels' result slices.
+	outs []*tensor.Tensor
 }
+
+// Inherit sets c's fields to parent's, keeping c's own storage for Out.
+func (c *Ctx) Inherit(parent *Ctx) {
+	outs := c.outs
+	*c = *parent
+	c.outs = outs[:0]
+}
+
+// Out returns its arguments as a kernel's result slice, in storage the Ctx
+// reuses, so that returning outputs allocates nothing. The slice is valid
+// until the next call of Out on the same Ctx: the engine reads it at once,
+// and a kernel that runs another kernel must take the tensors out of its
+// result before calling Out again.
+func (c *Ctx) Out(ts ...*tensor.Tensor) []*tensor.Tensor {
+	if c == nil {
+		return append([]*tensor.Tensor(nil), ts...)
+	}
+	c.outs = append(c.outs[:0], ts...)
+	return c.outs
+}
+
+// View returns a tensor of type dt and the given shape over data, which is
+// shared, not copied: for kernels whose output is their input's data seen
+// with another shape (Reshape, Squeeze, ...) or a part of it. shape is
+// copied. With the engine's Header the header itself is recycled between
+// runs; data should be an interface value the caller already has (an
+// input's Data), since boxing a new slice into an interface allocates.
+func (c *Ctx) View(dt tensor.DataType, shape []int, data any) *tensor.Tensor {
+	if c != nil && c.Header != nil {
+		if d, ok := DimsOf(shape); ok {
+			return c.Header(dt, d, data)
+		}
+	}
+	return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}
+}
+
+// MaxDims is the largest rank Dims holds.
+const MaxDims = 8
+
+// Dims is a shape of rank at most MaxDims, passed by value.
+type Dims struct {
+	Rank int
+	D    [MaxDims]int
+}
+
+// DimsOf returns shape as Dims; ok is false when its rank exceeds MaxDims.
+func DimsOf(shape []int) (d Dims, ok bool) {
+	if len(shape) > MaxDims {
+		return d, false
+	}
+	d.Rank = len(shape)
+	copy(d.D[:], shape)
+	return d, true
+}
+
+// Slice returns the dimensions as a slice (of d's array: d must be
+// addressable and outlive it).
+func (d *Dims) Slice() []int { return d.D[:d.Rank] }
 
 // NewUninit returns an output tensor whose contents are unspecified, for a
 // kernel that writes every element of it: it saves clearing a recycled
-// buffer. Without an AllocUninit it is New.
+// buffer. Without the engine's Alloc it is tensor.New.
 func (c *Ctx) NewUninit(dt tensor.DataType, shape ...int) *tensor.Tensor {
-	if c != nil && c.AllocUninit != nil {
-		return c.AllocUninit(dt, shape)
-	}
-	return c.New(dt, shape...)
+	return c.alloc(dt, shape, false)
 }
 
 // New returns a zero-filled output tensor, from the engine's allocator when
 // it has one.
 func (c *Ctx) New(dt tensor.DataType, shape ...int) *tensor.Tensor {
+	return c.alloc(dt, shape, true)
+}
+
+func (c *Ctx) alloc(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 	if c != nil && c.Alloc != nil {
-		return c.Alloc(dt, shape)
+		if d, ok := DimsOf(shape); ok {
+			return c.Alloc(dt, d, zero)
+		}
 	}
 	return tensor.New(dt, shape...)
 }

@@ -46,17 +46,38 @@ var (
 	hot atomic.Int32
 )
 
-// Hold keeps the helper goroutines spinning between loops until the
-// returned function is called: for a sequence of many short parallel
-// loops (one model run), where waking a sleeping helper for each loop
-// would cost more than the loop saves. Holds nest and may overlap.
-func Hold() (release func()) {
-	hot.Add(1)
-	var once sync.Once
-	return func() { once.Do(func() { hot.Add(-1) }) }
+// Hold keeps the helper goroutines spinning between loops until Release
+// is called: for a sequence of many short parallel loops (one model run),
+// where waking a sleeping helper for each loop would cost more than the
+// loop saves. Holds nest and may overlap; each Hold needs one Release.
+func Hold() { hot.Add(1) }
+
+// Release ends a Hold.
+func Release() {
+	if hot.Add(-1) < 0 {
+		panic("parallel: Release without Hold")
+	}
 }
 
-// For runs body(lo, hi) over [0, n) split into contiguous pieces of at
+// Job is a loop body for Do: Range runs iterations [lo, hi).
+type Job interface {
+	Range(lo, hi int)
+}
+
+// Func adapts a function to Job.
+type Func func(lo, hi int)
+
+// Range calls f.
+func (f Func) Range(lo, hi int) { f(lo, hi) }
+
+// For runs body(lo, hi) over [0, n) as Do does. A closure that captures
+// variables is allocated on each call; kernels on a run's hot path use Do
+// with a reused Job instead.
+func For(n, grain, threads int, body func(lo, hi int)) {
+	Do(n, grain, threads, Func(body))
+}
+
+// Do runs job.Range(lo, hi) over [0, n) split into contiguous pieces of at
 // least grain iterations each, on at most threads goroutines, and waits
 // for all of them. With threads <= 0 it uses GOMAXPROCS. Small loops run on
 // the calling goroutine.
@@ -66,7 +87,10 @@ func Hold() (release func()) {
 // one has not started, and the caller never waits for a helper that has
 // not joined yet: it waits only for pieces in progress. Helpers join only
 // within the process-wide budget of GOMAXPROCS running bodies.
-func For(n, grain, threads int, body func(lo, hi int)) {
+//
+// Do allocates nothing in steady state: the loop's shared state is
+// recycled, and a pointer Job converts to the interface without a copy.
+func Do(n, grain, threads int, job Job) {
 	if n <= 0 {
 		return
 	}
@@ -82,15 +106,20 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 		chunks = threads
 	}
 	if chunks <= 1 || procs <= 1 {
-		body(0, n)
+		job.Range(0, n)
 		return
 	}
 	pieces := min(n/grain, 4*chunks)
-	l := &loop{n: n, pieces: int64(pieces), body: body}
+	l, _ := loops.Get().(*loop)
+	if l == nil {
+		l = new(loop)
+	}
+	l.n, l.pieces, l.job = n, int64(pieces), job
+	l.next.Store(0)
 	l.wg.Add(pieces)
 	l.want.Store(int32(chunks - 1))
+	l.seq.Store(seq.Add(1))
 	running.Add(1)
-	defer running.Add(-1)
 	ensureWorkers(procs - 1)
 	offer.Store(l)
 	for s := min(int(sleepers.Load()), chunks-1); s > 0; s-- {
@@ -101,17 +130,34 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 	}
 	l.work()
 	l.wg.Wait()
+	running.Add(-1)
 	offer.CompareAndSwap(l, nil)
+	// Wait for the workers that still hold the loop (they find no piece
+	// left and let go at once) before it is reused.
+	for l.ref.Load() != 0 {
+		runtime.Gosched()
+	}
+	l.job = nil
+	loops.Put(l)
 }
 
-// loop is one For call's shared state.
+// loops recycles loop states.
+var loops sync.Pool
+
+// seq numbers the loops offered, so that a worker tells a recycled loop
+// state from the loop it last helped.
+var seq atomic.Uint64
+
+// loop is one Do call's shared state.
 type loop struct {
 	n      int
 	pieces int64
 	next   atomic.Int64
 	want   atomic.Int32   // helpers still wanted
 	wg     sync.WaitGroup // counts pieces, not goroutines
-	body   func(lo, hi int)
+	job    Job
+	seq    atomic.Uint64 // which Do call this is
+	ref    atomic.Int32  // workers holding the loop
 }
 
 // work runs pieces until none is left.
@@ -123,9 +169,28 @@ func (l *loop) work() {
 		}
 		lo := int(i * int64(l.n) / l.pieces)
 		hi := int((i + 1) * int64(l.n) / l.pieces)
-		l.body(lo, hi)
+		l.job.Range(lo, hi)
 		l.wg.Done()
 	}
+}
+
+// acquire takes hold of the loop offered now unless it is the one numbered
+// last; it returns nil when there is none. A held loop is not recycled
+// until released: the caller of Do withdraws the offer and then waits for
+// the holders, and a worker holds only after checking, with its hold
+// published, that the loop is still on offer, so one of the two always
+// sees the other.
+func acquire(last uint64) *loop {
+	l := offer.Load()
+	if l == nil {
+		return nil
+	}
+	l.ref.Add(1)
+	if offer.Load() != l || l.seq.Load() == last {
+		l.ref.Add(-1)
+		return nil
+	}
+	return l
 }
 
 // ensureWorkers starts workers up to n.
@@ -140,33 +205,32 @@ func ensureWorkers(n int) {
 
 // worker helps the loops offered, one after another.
 func worker() {
-	var last *loop
+	var last uint64
 	for {
 		l := waitOffer(last)
-		last = l
-		if l.want.Add(-1) < 0 {
-			continue // enough helpers
+		last = l.seq.Load()
+		if l.want.Add(-1) >= 0 {
+			if running.Add(1) <= int64(runtime.GOMAXPROCS(0)) {
+				l.work()
+			}
+			// else over the budget: the caller does the work
+			running.Add(-1)
 		}
-		if running.Add(1) > int64(runtime.GOMAXPROCS(0)) {
-			running.Add(-1) // over the budget: the caller does the work
-			continue
-		}
-		l.work()
-		running.Add(-1)
+		l.ref.Add(-1)
 	}
 }
 
-// waitOffer returns an offered loop other than last: spinning for a while,
-// then asleep until For wakes it.
-func waitOffer(last *loop) *loop {
+// waitOffer returns, held, an offered loop other than the one numbered
+// last: spinning for a while, then asleep until Do wakes it.
+func waitOffer(last uint64) *loop {
 	deadline := time.Now().Add(spin)
 	for i := 0; ; i++ {
-		if l := offer.Load(); l != nil && l != last {
+		if l := acquire(last); l != nil {
 			return l
 		}
 		if i&63 == 63 && hot.Load() == 0 && time.Now().After(deadline) {
 			sleepers.Add(1)
-			if l := offer.Load(); l != nil && l != last {
+			if l := acquire(last); l != nil {
 				sleepers.Add(-1)
 				return l
 			}

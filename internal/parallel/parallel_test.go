@@ -71,18 +71,15 @@ func TestForSharesBudget(t *testing.T) {
 // the wake channel) while a Hold is in force, longer than they would spin
 // otherwise, and go to sleep after it is released.
 func TestHoldKeepsHelpersAwake(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs GOMAXPROCS >= 2")
-	}
-	release := Hold()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	Hold()
 	For(64, 1, 2, func(lo, hi int) { time.Sleep(time.Millisecond) })
 	time.Sleep(20 * spin)
 	if s := sleepers.Load(); s != 0 {
-		release()
+		Release()
 		t.Fatalf("%d helpers asleep during a Hold", s)
 	}
-	release()
-	release() // a second call does nothing
+	Release()
 	deadline := time.Now().Add(2 * time.Second)
 	for sleepers.Load() == 0 {
 		if time.Now().After(deadline) {
@@ -92,5 +89,45 @@ func TestHoldKeepsHelpersAwake(t *testing.T) {
 	}
 	if hot.Load() != 0 {
 		t.Fatalf("hot = %d after release", hot.Load())
+	}
+}
+
+// countJob counts the iterations it is given.
+type countJob struct{ hits []int32 }
+
+func (j *countJob) Range(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		atomic.AddInt32(&j.hits[i], 1)
+	}
+}
+
+// TestDoRecyclesLoops runs many back-to-back loops from several goroutines,
+// so that loop states are recycled while workers are still letting go of
+// them, and checks every index is visited exactly once each time (run with
+// -race), and that Do with a pointer Job allocates nothing.
+func TestDoRecyclesLoops(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j := &countJob{hits: make([]int32, 64)}
+			for it := 0; it < 2000; it++ {
+				clear(j.hits)
+				Do(len(j.hits), 1, 0, j)
+				for i, h := range j.hits {
+					if h != 1 {
+						t.Errorf("loop %d: index %d visited %d times", it, i, h)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	j := &countJob{hits: make([]int32, 256)}
+	if a := testing.AllocsPerRun(200, func() { Do(len(j.hits), 1, 2, j) }); a != 0 {
+		t.Errorf("Do allocates %.1f objects per call, want 0", a)
 	}
 }
