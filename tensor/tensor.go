@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,7 +50,7 @@ func NumElements(shape []int) int {
 func New(dt DataType, shape ...int) *Tensor {
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor.New: negative dimension in %v", shape))
+			panic(fmt.Sprintf("tensor.New: negative dimension in %v", slices.Clone(shape))) // a copy, so that shape does not escape
 		}
 	}
 	n := NumElements(shape)
