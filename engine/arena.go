@@ -50,10 +50,10 @@ type arena struct {
 	kept    map[*tensor.Tensor]bool
 
 	// Per-run state of the main graph, reused by the next run.
-	st    state
-	kctx  kernel.Ctx
-	in    []*tensor.Tensor
-	args  []*tensor.Tensor
+	st   state
+	kctx kernel.Ctx
+	in   []*tensor.Tensor
+	args []*tensor.Tensor
 }
 
 type arenaKey struct {
