@@ -77,6 +77,23 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 		p.cvals = append(p.cvals, nil)
 		return id
 	}
+	// A value is defined once in a graph (ONNX graphs are in static single
+	// assignment form): two definitions would leave which one a reader
+	// gets to chance.
+	inits := map[string]bool{}
+	for _, init := range g.GetInitializer() {
+		if inits[init.GetName()] {
+			return nil, fmt.Errorf("engine: graph %q has two initializers named %q", g.GetName(), init.GetName())
+		}
+		inits[init.GetName()] = true
+	}
+	inputs := map[string]bool{}
+	for _, vi := range g.GetInput() {
+		if inputs[vi.GetName()] {
+			return nil, fmt.Errorf("engine: graph %q has two inputs named %q", g.GetName(), vi.GetName())
+		}
+		inputs[vi.GetName()] = true
+	}
 	for _, init := range g.GetInitializer() {
 		t, err := tensor.FromProto(init)
 		if err != nil {
@@ -224,6 +241,10 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 			if defined(out) && p.cvals[p.ids[out]] != nil {
 				return nil, fmt.Errorf("engine: node %q writes %q, which is an initializer", st.name, out)
 			}
+			if inputs[out] {
+				return nil, fmt.Errorf("engine: node %q writes %q, which is a graph input", st.name, out)
+			}
+
 			st.out = append(st.out, slot(out))
 		}
 		foldable := allConst && !c.opts.NoConstantFolding && !nonDeterministic[n.GetOpType()] && len(captured) == 0 && !hasGraphAttr(n)

@@ -217,11 +217,13 @@ func (s *Session) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor,
 }
 
 func (s *Session) checkInputs(inputs map[string]*tensor.Tensor) error {
-	known := map[string]bool{}
 	var missing []string
+	found := 0
 	for _, vi := range s.inputs {
-		known[vi.Name] = true
 		t, ok := inputs[vi.Name]
+		if ok {
+			found++
+		}
 		if !ok || t == nil {
 			missing = append(missing, vi.Name)
 			continue
@@ -243,13 +245,17 @@ func (s *Session) checkInputs(inputs map[string]*tensor.Tensor) error {
 			}
 		}
 	}
-	var unknown []string
-	for name := range inputs {
-		if !known[name] {
-			unknown = append(unknown, name)
+	if len(inputs) > found {
+		known := map[string]bool{}
+		for _, vi := range s.inputs {
+			known[vi.Name] = true
 		}
-	}
-	if len(unknown) > 0 {
+		var unknown []string
+		for name := range inputs {
+			if !known[name] {
+				unknown = append(unknown, name)
+			}
+		}
 		sort.Strings(unknown)
 		return fmt.Errorf("engine: unknown input name(s) %q; the model's inputs are %q", unknown, inputNames(s.inputs))
 	}
