@@ -71,7 +71,8 @@ type Config struct {
 	// uint8, the reference tool's default for both).
 	WeightType, ActivationType tensor.DataType
 	// SymmetricWeights and SymmetricActivations center the ranges on zero.
-	// int8 per-channel weights are always symmetric.
+	// Per-channel weights are always symmetric (one zero point for all
+	// channels, which ONNX Runtime's integer convolutions need to be fast).
 	SymmetricWeights, SymmetricActivations bool
 	// ReduceRange quantizes weights to 7 bits, avoiding the saturation of
 	// uint8 x int8 products on AVX2 CPUs without VNNI.

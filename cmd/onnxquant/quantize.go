@@ -35,7 +35,7 @@ DequantizeLinear pairs around float ops; ONNX Runtime's preferred form).`, stder
 	static := fs.Bool("static", false, "static activation quantization (parameters from --params)")
 	dynamic := fs.Bool("dynamic", false, "dynamic activation quantization (the default for integer and qlinear)")
 	paramsFile := fs.String("params", "", "activation parameters (JSON)")
-	perChannel := fs.Bool("per-channel", false, "quantize weights per output channel")
+	perChannel := fs.Bool("per-channel", false, "quantize weights per output channel (symmetric: one zero point for all channels)")
 	weightType := fs.String("weight-type", "uint8", "weight type: int8 or uint8")
 	actType := fs.String("activation-type", "uint8", "activation type: uint8 or int8")
 	symW := fs.Bool("symmetric-weights", false, "symmetric weight ranges")
