@@ -31,6 +31,10 @@ type plan struct {
 	folds  map[int]*bnFold // Conv steps with a BatchNormalization folded in, by step index
 	keep   []bool          // slot -> never released (outputs)
 	folded []int           // slots computed by constant folding at New
+	// foldedFrom gives, for a slot computed by constant folding, the step
+	// that computed it (a weight's DequantizeLinear, for QDQ fusion).
+	foldedFrom map[int]*step
+	qdq        map[int]*qdqFuse // QDQ fusions, by index of their Conv/MatMul step
 }
 
 // step is one node to run.
@@ -259,6 +263,10 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 					p.cvals[id] = outs[i]
 					p.consts[p.names[id]] = outs[i]
 					p.folded = append(p.folded, id)
+					if p.foldedFrom == nil {
+						p.foldedFrom = map[int]*step{}
+					}
+					p.foldedFrom[id] = &st
 				}
 			}
 			st.folded = true
@@ -299,6 +307,8 @@ func (p *plan) markOutputs(names []string) {
 			p.keep[id] = true
 		}
 	}
+	// Fusions were chosen with fewer kept values: choose again.
+	p.folds, p.qdq = nil, nil
 	p.planFrees()
 }
 
@@ -313,14 +323,16 @@ func (p *plan) planFrees() {
 }
 
 // fuse returns the steps of a run without observers, which need not
-// produce every value: a Conv followed by the BatchNormalization that alone
+// produce every value: a quantized Conv or MatMul in QDQ form runs as one
+// integer kernel (see fuseQDQ), a Conv followed by the BatchNormalization that alone
 // reads it becomes one Conv with folded weights (see foldBN), and a Conv
 // whose output only a Relu or Clip reads takes that clamp over
 // (kernel.ClampFuser). It returns nil when nothing fuses.
 func (p *plan) fuse() []step {
-	steps, folded := p.foldBNs(p.steps)
+	steps, qdq := p.fuseQDQ(p.steps)
+	steps, folded := p.foldBNs(steps)
 	steps, clamped := p.fuseClamps(steps)
-	if !folded && !clamped {
+	if !qdq && !folded && !clamped {
 		return nil
 	}
 	return steps
