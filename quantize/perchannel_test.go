@@ -1,6 +1,7 @@
 package quantize_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/onnxquant/onnxquant/internal/testenv"
@@ -84,5 +85,32 @@ func TestPerChannelWeightsShareZeroPoint(t *testing.T) {
 				t.Fatal("no per-channel zero point found: the check checked nothing")
 			}
 		})
+	}
+}
+
+// TestNoteOnSaturatingWeights checks that int8 weights with uint8
+// activations at full range come with a note on ONNX Runtime's saturating
+// products on CPUs without VNNI, and that reduce_range or uint8 weights do
+// not.
+func TestNoteOnSaturatingWeights(t *testing.T) {
+	m, err := onnx.Load(testenv.DataFile(t, "models", "mnist-8.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		wt     tensor.DataType
+		reduce bool
+		note   bool
+	}{
+		{tensor.Int8, false, true}, {tensor.Int8, true, false}, {tensor.Uint8, false, false},
+	} {
+		_, rep, err := quantize.Model(m, quantize.Config{Format: quantize.IntegerOps, WeightType: c.wt, ReduceRange: c.reduce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(strings.Join(rep.Notes, "\n"), "VPMADDUBSW")
+		if got != c.note {
+			t.Errorf("weights %v, reduce range %v: note present %v, want %v (notes: %q)", c.wt, c.reduce, got, c.note, rep.Notes)
+		}
 	}
 }
