@@ -90,6 +90,37 @@ for spec in "${models[@]}"; do
 		rows+=("$line")
 	done
 done
+# Quantized models (informative: the issue's targets are for float CNNs):
+# each CNN quantized by onnxquant itself with ranges calibrated on the
+# shared photos, per-channel uint8 weights, as QDQ (which the Go engine
+# runs as integer kernels, like ONNX Runtime) and as QLinearOps.
+qdir="$root/.cache/bench/quantized"
+mkdir -p "$qdir"
+qrows=()
+for spec in "fastestdet-coco-352|models/fastestdet-coco-352.onnx|40" "ultraface-rfb-320|models/ultraface-rfb-320.onnx|40"; do
+	IFS='|' read -r name file runs <<<"$spec"
+	runs=$((runs * scale))
+	for format in qdq qlinear; do
+		qm="$qdir/$name-$format.onnx"
+		"$bin" quantize "$data/$file" "$qm" --format "$format" --per-channel --calibrate "$data/images/photos" >/dev/null
+		for t in $threads_list; do
+			m_ort="" m_go=""
+			for ((round = 0; round < rounds; round++)); do
+				for e in ort go; do
+					med="$(field median_ms <<<"$("$bin" bench "$qm" --engine "$e" --threads "$t" --runs "$runs")")"
+					if [[ "$e" == go ]]; then
+						m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+					else
+						m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+					fi
+				done
+			done
+			line="| $name | $format | $t | $m_go | $m_ort | $(awk -v a="$m_go" -v b="$m_ort" 'BEGIN { printf "%.2f", a / b }') |"
+			echo "$line"
+			qrows+=("$line")
+		done
+	done
+done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
@@ -144,6 +175,17 @@ trap 'rm -f "$section"' EXIT
 	echo
 	echo "Targets: ratio at most 2.0 in $within of $total rows (worst $worst); GEMM on one core at"
 	echo "${gemm1:-?} of the measured peak (median; the target is 0.60)."
+	echo
+	echo "### Quantized models: median latency, Go engine vs ONNX Runtime"
+	echo
+	echo "The CNNs quantized by onnxquant (ranges calibrated on the shared photos, per-channel"
+	echo "uint8 weights), timed as above. The Go engine runs QDQ groups as integer kernels, as"
+	echo "ONNX Runtime does (their outputs agree exactly: engine/qdqfuse_ort_test.go). No target"
+	echo "is set for these rows; they show what evaluating an 8-bit model costs on each engine."
+	echo
+	echo "| model | format | threads | Go engine ms | ONNX Runtime ms | ratio |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${qrows[@]}"
 	echo "<!-- engine-speed:end -->"
 } >"$section"
 
