@@ -37,6 +37,12 @@ import (
 // keeps each operand's row offset with an odometer over the outer
 // dimensions (no division per row), and splits the output into contiguous
 // chunks over threads, cutting a long row into several runs if needed.
+//
+// each takes a closure, which is allocated on every call. The kernels of
+// this family run allocation-free instead: the broadcast is cached per
+// kernel for the last input shapes (bcCache), and the loop is a job taken
+// from a pool (jobPool) that parallel.Do runs, whose Range calls walkRuns
+// with the job itself as the runner.
 
 // broadcastShape returns the shape that the given shapes broadcast to under
 // ONNX multidirectional broadcasting, or an error naming the shapes when they

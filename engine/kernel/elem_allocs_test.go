@@ -353,3 +353,83 @@ func TestElemConcurrentShapes(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkElemKernels times the kernels of the allocation table, one
+// thread, with the engine's kind of recycling allocator.
+func BenchmarkElemKernels(b *testing.B) {
+	t := &testing.T{}
+	for _, c := range eaCases() {
+		b.Run(c.name, func(b *testing.B) {
+			k := c.build(t)
+			r := &recycler{}
+			ctx := &Ctx{Threads: 1, Alloc: r.alloc, Header: r.header}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				r.nb, r.nh = 0, 0
+				if _, err := k.Run(ctx, c.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// eaRuns records the runs walkRuns hands out.
+type eaRuns struct{ runs []string }
+
+func (r *eaRuns) run(o, n int, off runOffs) { r.runs = append(r.runs, fmt.Sprint(o, n, off)) }
+
+// TestBroadcastWalkRuns checks that walkRuns hands out the same runs and
+// offsets as walk over random ranges of random broadcasts, ranks above
+// MaxDims included.
+func TestBroadcastWalkRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for iter := 0; iter < 400; iter++ {
+		rank := r.IntN(11)
+		out := make([]int, rank)
+		for i := range out {
+			out[i] = 1 + r.IntN(3)
+		}
+		nops := 1 + r.IntN(maxRunOps)
+		shapes := make([][]int, nops)
+		for k := range shapes {
+			rk := r.IntN(rank + 1)
+			s := make([]int, rk)
+			for i := range s {
+				if r.IntN(2) == 0 {
+					s[i] = 1
+				} else {
+					s[i] = out[rank-rk+i]
+				}
+			}
+			shapes[k] = s
+		}
+		if iter == 0 {
+			// Ten dimensions that do not merge: the walk's digits exceed
+			// MaxDims.
+			out = []int{2, 3, 2, 3, 2, 3, 2, 3, 2, 3}
+			shapes = [][]int{{2, 1, 2, 1, 2, 1, 2, 1, 2, 1}, {3, 1, 3, 1, 3, 1, 3, 1, 3}}
+		}
+		b := newBroadcastTo(out, shapes...)
+		if iter == 0 && len(b.dims) <= MaxDims+1 {
+			t.Fatalf("dims %v: want more than %d", b.dims, MaxDims+1)
+		}
+		lo := r.IntN(b.Size + 1)
+		hi := lo + r.IntN(b.Size-lo+1)
+		var want []string
+		if lo < hi {
+			b.walk(lo, hi, func(o, n int, off []int) {
+				var ro runOffs
+				copy(ro[:], off)
+				want = append(want, fmt.Sprint(o, n, ro))
+			})
+		}
+		got := &eaRuns{}
+		if lo < hi {
+			b.walkRuns(lo, hi, got)
+		}
+		if fmt.Sprint(got.runs) != fmt.Sprint(want) {
+			t.Fatalf("out %v shapes %v [%d, %d): runs %v, want %v", out, shapes, lo, hi, got.runs, want)
+		}
+	}
+}
