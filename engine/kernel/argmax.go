@@ -50,7 +50,12 @@ func buildArgExtreme(n *Node, isMax bool) (Kernel, error) {
 		if size == 0 {
 			return nil, fmt.Errorf("kernel: %s: axis %d of %v is empty", name, axis, x.Shape)
 		}
-		var shape []int
+		// The output shape, on the stack up to MaxDims dimensions.
+		var shapeBuf [MaxDims]int
+		shape := shapeBuf[:0]
+		if len(x.Shape) > MaxDims {
+			shape = make([]int, 0, len(x.Shape))
+		}
 		for i, d := range x.Shape {
 			if i != ax {
 				shape = append(shape, d)
@@ -58,10 +63,7 @@ func buildArgExtreme(n *Node, isMax bool) (Kernel, error) {
 				shape = append(shape, 1)
 			}
 		}
-		if shape == nil {
-			shape = []int{}
-		}
-		out := ctx.New(tensor.Int64, shape...)
+		out := ctx.NewUninit(tensor.Int64, shape...) // every position is written
 		o := out.Data.([]int64)
 		pickLast := last != 0
 		switch xs := x.Data.(type) {
@@ -94,7 +96,7 @@ func buildArgExtreme(n *Node, isMax bool) (Kernel, error) {
 		default:
 			return nil, fmt.Errorf("kernel: %s: %v input: %w", name, x.DType, ErrUnsupported)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -110,12 +112,17 @@ func argmSplit(shape []int, axis int) (outer, size, inner int) {
 	return outer, shape[axis], inner
 }
 
+// argmScratch recycles argmRun's per-column state.
+var argmScratch scratchPool
+
 // argmRun writes, for every (outer, inner) position, the index along the
 // middle dimension of the extreme value. A NaN counts as the extreme (the
 // first NaN, or the last with pickLast), as in NumPy.
 func argmRun[T argmNumber](x []T, out []int64, outer, size, inner int, isMax, pickLast bool) {
-	best := make([]T, inner)
-	isNaN := make([]bool, inner)
+	bestBuf, nanBuf := getScratch[T](&argmScratch, inner), getScratch[bool](&argmScratch, inner)
+	defer putScratch(&argmScratch, bestBuf)
+	defer putScratch(&argmScratch, nanBuf)
+	best, isNaN := *bestBuf, *nanBuf
 	for o := 0; o < outer; o++ {
 		base := o * size * inner
 		res := out[o*inner : (o+1)*inner]

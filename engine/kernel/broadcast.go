@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
@@ -36,6 +37,12 @@ import (
 // keeps each operand's row offset with an odometer over the outer
 // dimensions (no division per row), and splits the output into contiguous
 // chunks over threads, cutting a long row into several runs if needed.
+//
+// each takes a closure, which is allocated on every call. The kernels of
+// this family run allocation-free instead: the broadcast is cached per
+// kernel for the last input shapes (bcCache), and the loop is a job taken
+// from a pool (jobPool) that parallel.Do runs, whose Range calls walkRuns
+// with the job itself as the runner.
 
 // broadcastShape returns the shape that the given shapes broadcast to under
 // ONNX multidirectional broadcasting, or an error naming the shapes when they
@@ -53,7 +60,7 @@ func broadcastShape(shapes ...[]int) ([]int, error) {
 		off := rank - len(s)
 		for i, d := range s {
 			if d < 0 {
-				return nil, fmt.Errorf("kernel: negative dimension in shape %v", s)
+				return nil, fmt.Errorf("kernel: negative dimension in shape %v", append([]int(nil), s...))
 			}
 			o := &out[off+i]
 			switch {
@@ -61,11 +68,21 @@ func broadcastShape(shapes ...[]int) ([]int, error) {
 			case *o == 1:
 				*o = d
 			default:
-				return nil, fmt.Errorf("kernel: shapes %v cannot be broadcast together", shapes)
+				// A copy is formatted so that shapes does not escape.
+				return nil, fmt.Errorf("kernel: shapes %v cannot be broadcast together", cloneShapes(shapes))
 			}
 		}
 	}
 	return out, nil
+}
+
+// cloneShapes returns a deep copy of shapes.
+func cloneShapes(shapes [][]int) [][]int {
+	c := make([][]int, len(shapes))
+	for i, s := range shapes {
+		c[i] = append([]int(nil), s...)
+	}
+	return c
 }
 
 // unidirectionalOK reports whether shape from broadcasts to shape to
@@ -261,6 +278,137 @@ func (b *broadcast) walk(lo, hi int, fn func(o, n int, off []int)) {
 	}
 }
 
+// maxRunOps is the most operands walkRuns handles (Where has three).
+const maxRunOps = 3
+
+// runOffs holds each operand's element offset at the start of a run.
+type runOffs [maxRunOps]int
+
+// runner is the body of walkRuns: run handles the output elements
+// [o, o+n) of one row of the innermost dimension, off[k] being operand k's
+// offset for element o. The offsets travel by value, so a walk allocates
+// nothing; runners are jobs taken from pools (see jobPool).
+type runner interface {
+	run(o, n int, off runOffs)
+}
+
+// walkRuns calls r.run for the runs covering output elements [lo, hi), as
+// walk does, for a broadcast of at most maxRunOps operands.
+func (b *broadcast) walkRuns(lo, hi int, r runner) {
+	nd := len(b.dims)
+	width := b.dims[nd-1]
+	var off runOffs
+	if nd == 1 {
+		for k, st := range b.strides {
+			off[k] = lo * st[0]
+		}
+		r.run(lo, hi-lo, off)
+		return
+	}
+	// Row index digits over the outer dimensions, and each operand's offset
+	// at the start of the current row.
+	var idxBuf [MaxDims]int
+	var idx []int
+	if nd-1 <= len(idxBuf) {
+		idx = idxBuf[:nd-1]
+	} else {
+		idx = make([]int, nd-1)
+	}
+	var base runOffs
+	row, col := lo/width, lo%width
+	for d := nd - 2; d >= 0; d-- {
+		idx[d] = row % b.dims[d]
+		row /= b.dims[d]
+	}
+	for k, st := range b.strides {
+		o := 0
+		for d := 0; d < nd-1; d++ {
+			o += idx[d] * st[d]
+		}
+		base[k] = o
+	}
+	for pos := lo; pos < hi; {
+		n := min(width-col, hi-pos)
+		for k, st := range b.strides {
+			off[k] = base[k] + col*st[nd-1]
+		}
+		r.run(pos, n, off)
+		pos += n
+		col = 0
+		if pos >= hi {
+			break
+		}
+		for d := nd - 2; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < b.dims[d] {
+				for k, st := range b.strides {
+					base[k] += st[d]
+				}
+				break
+			}
+			idx[d] = 0
+			for k, st := range b.strides {
+				base[k] -= st[d] * (b.dims[d] - 1)
+			}
+		}
+	}
+}
+
+// bcCache keeps a kernel's broadcast for the last input shapes it saw, so
+// that runs on unchanged shapes neither compute nor allocate the geometry.
+// The cached broadcast is read-only; a new pair of shapes replaces it.
+type bcCache struct {
+	last atomic.Pointer[bcEntry]
+}
+
+// bcEntry is a cached broadcast and the operand shapes it was made for.
+type bcEntry struct {
+	shapes [maxRunOps][]int
+	n      int
+	bc     *broadcast
+}
+
+// lookup returns the cached broadcast when shapes are those it was made
+// for, else nil.
+func (c *bcCache) lookup(shapes ...[]int) *broadcast {
+	e := c.last.Load()
+	if e == nil || e.n != len(shapes) {
+		return nil
+	}
+	for i, s := range shapes {
+		if !equalShapes(e.shapes[i], s) {
+			return nil
+		}
+	}
+	return e.bc
+}
+
+// store caches bc as the broadcast of shapes (at most maxRunOps of them).
+func (c *bcCache) store(bc *broadcast, shapes ...[]int) {
+	if len(shapes) > maxRunOps {
+		return
+	}
+	e := &bcEntry{n: len(shapes), bc: bc}
+	for i, s := range shapes {
+		e.shapes[i] = append([]int(nil), s...)
+	}
+	c.last.Store(e)
+}
+
+// get returns the broadcast of operands with the given shapes (at most
+// maxRunOps), from the cache when they have not changed.
+func (c *bcCache) get(shapes ...[]int) (*broadcast, error) {
+	if bc := c.lookup(shapes...); bc != nil {
+		return bc, nil
+	}
+	bc, err := newBroadcast(shapes...)
+	if err != nil {
+		return nil, err
+	}
+	c.store(bc, shapes...)
+	return bc, nil
+}
+
 // legacyBroadcast holds the broadcast and axis attributes of the arithmetic
 // and comparison operators before opset 7, where the second input is
 // broadcast to the first only when broadcast=1, aligned at axis (by default
@@ -326,6 +474,24 @@ func (lb legacyBroadcast) shapeB(a, b []int) ([]int, error) {
 		s[int(axis)+i] = d
 	}
 	return s, nil
+}
+
+// cached returns the broadcast of shapes a and b (b placed under the
+// legacy rules when they apply), from c when the shapes have not changed.
+func (lb legacyBroadcast) cached(c *bcCache, a, b []int) (*broadcast, error) {
+	if bc := c.lookup(a, b); bc != nil {
+		return bc, nil
+	}
+	bs, err := lb.shapeB(a, b)
+	if err != nil {
+		return nil, err
+	}
+	bc, err := newBroadcast(a, bs)
+	if err != nil {
+		return nil, err
+	}
+	c.store(bc, a, b)
+	return bc, nil
 }
 
 // equalShapes reports whether two shapes are identical.

@@ -3,7 +3,10 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -46,6 +49,87 @@ type (
 	floatElem interface{ float32 | float64 }
 	numElem   interface{ intElem | floatElem }
 )
+
+// elemKinds is the number of element types kindOf tells apart.
+const elemKinds = 14
+
+// kindOf numbers the element types of the generic kernels, for jobPool.
+func kindOf[T any]() int {
+	switch any((*T)(nil)).(type) {
+	case *float32:
+		return 0
+	case *float64:
+		return 1
+	case *int8:
+		return 2
+	case *uint8:
+		return 3
+	case *int16:
+		return 4
+	case *uint16:
+		return 5
+	case *int32:
+		return 6
+	case *uint32:
+		return 7
+	case *int64:
+		return 8
+	case *uint64:
+		return 9
+	case *bool:
+		return 10
+	case *string:
+		return 11
+	case *tensor.F16:
+		return 12
+	case *tensor.BF16:
+		return 13
+	}
+	panic(fmt.Sprintf("kernel: no job pool for %T", (*T)(nil)))
+}
+
+// jobPool recycles the parallel.Do jobs of one generic job type between
+// runs, one sync.Pool per element type, so that each pool holds values of
+// a single concrete type. Jobs are per call (kernels run from several
+// goroutines at once), and taking one from a pool allocates nothing in
+// steady state.
+type jobPool struct{ p [elemKinds]sync.Pool }
+
+// takeJob returns a job of type J (instantiated for element type T) from p.
+func takeJob[J any, T any](p *jobPool) *J {
+	if j, ok := p.p[kindOf[T]()].Get().(*J); ok {
+		return j
+	}
+	return new(J)
+}
+
+// dropJob clears j (dropping its references to tensors) and puts it back.
+func dropJob[T any, J any](p *jobPool, j *J) {
+	var z J
+	*j = z
+	p.p[kindOf[T]()].Put(j)
+}
+
+// scratchPool recycles scratch slices of the generic kernels, one
+// sync.Pool per element type; slices are kept by pointer so that putting
+// one back allocates nothing.
+type scratchPool struct{ p [elemKinds]sync.Pool }
+
+// getScratch returns a slice of n values of type T (contents unspecified).
+func getScratch[T any](p *scratchPool, n int) *[]T {
+	b, _ := p.p[kindOf[T]()].Get().(*[]T)
+	if b == nil {
+		b = new([]T)
+	}
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// putScratch gives b back to p.
+func putScratch[T any](p *scratchPool, b *[]T) { p.p[kindOf[T]()].Put(b) }
 
 // isHalf reports whether dt is a 16-bit float type, which kernels compute in
 // float32.
@@ -129,7 +213,8 @@ const (
 	opDiv
 	opMax
 	opMin
-	opMean // Sum followed by a division by the input count
+	opMean   // Sum followed by a division by the input count
+	opSquare // a*a with a read at operand 0's offsets (Pow by 2)
 )
 
 // buildArith prepares Add, Sub, Mul and Div (all numeric types; integer
@@ -140,38 +225,45 @@ func buildArith(op arithOp) Builder {
 		if err != nil {
 			return nil, err
 		}
-		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			if err := checkInputs(n, in, 2); err != nil {
-				return nil, err
-			}
-			bs, err := lb.shapeB(in[0].Shape, in[1].Shape)
-			if err != nil {
-				return nil, n.Errorf("%w", err)
-			}
-			out, err := arith(ctx, n, op, in[0], in[1], bs)
-			if err != nil {
-				return nil, err
-			}
-			return []*tensor.Tensor{out}, nil
-		}), nil
+		return &arithKernel{n: n, op: op, lb: lb}, nil
 	}
 }
 
-// arith computes op(a, b) with b read as having shape bShape.
-func arith(ctx *Ctx, n *Node, op arithOp, a, b *tensor.Tensor, bShape []int) (*tensor.Tensor, error) {
-	if err := sameTypes(n, a, b); err != nil {
+// arithKernel is a prepared Add, Sub, Mul or Div node.
+type arithKernel struct {
+	n  *Node
+	op arithOp
+	lb legacyBroadcast
+	bc bcCache
+}
+
+func (k *arithKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := checkInputs(n, in, 2); err != nil {
 		return nil, err
 	}
-	bc, err := newBroadcast(a.Shape, bShape)
+	bc, err := k.lb.cached(&k.bc, in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
+	}
+	out, err := arith(ctx, n, k.op, in[0], in[1], bc)
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Out(out), nil
+}
+
+// arith computes op(a, b) over the broadcast bc of their shapes.
+func arith(ctx *Ctx, n *Node, op arithOp, a, b *tensor.Tensor, bc *broadcast) (*tensor.Tensor, error) {
+	if err := sameTypes(n, a, b); err != nil {
+		return nil, err
 	}
 	if isHalf(a.DType) {
 		w, err := widenHalves(a, b)
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		r, err := arith(ctx, n, op, w[0], w[1], bShape)
+		r, err := arith(ctx, n, op, w[0], w[1], bc)
 		if err != nil {
 			return nil, err
 		}
@@ -222,12 +314,38 @@ func arithT[T numElem](ctx *Ctx, n *Node, bc *broadcast, op arithOp, dt tensor.D
 		return nil, n.Errorf("integer division by zero")
 	}
 	out := ctx.NewUninit(dt, bc.Out...) // every position is written
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		arithRun(op, o[i:i+k], a[off[0]:], sa, b[off[1]:], sb)
-	})
+	arithBC(ctx.Threads, bc, op, out.Data.([]T), a, b)
 	return out, nil
+}
+
+// arithJob computes o = op(a, b) over a broadcast (a parallel.Do job).
+type arithJob[T numElem] struct {
+	bc      *broadcast
+	op      arithOp
+	o, a, b []T
+	sa, sb  int
+}
+
+var arithJobs jobPool
+
+func (j *arithJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *arithJob[T]) run(i, k int, off runOffs) {
+	if j.op == opSquare {
+		a := j.a[off[0]:]
+		arithRun(opMul, j.o[i:i+k], a, j.sa, a, j.sa)
+		return
+	}
+	arithRun(j.op, j.o[i:i+k], j.a[off[0]:], j.sa, j.b[off[1]:], j.sb)
+}
+
+// arithBC computes o = op(a, b) over the broadcast bc on up to threads
+// goroutines.
+func arithBC[T numElem](threads int, bc *broadcast, op arithOp, o, a, b []T) {
+	j := takeJob[arithJob[T], T](&arithJobs)
+	*j = arithJob[T]{bc: bc, op: op, o: o, a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, threads, j)
+	dropJob[T](&arithJobs, j)
 }
 
 // arith1 applies op to one pair of values.
@@ -359,23 +477,77 @@ func buildVariadic(op arithOp) Builder {
 		if n.NumInputs() < 1 {
 			return nil, n.Errorf("needs at least one input")
 		}
-		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			if err := checkInputs(n, in, len(in)); err != nil {
-				return nil, err
-			}
-			if len(in) == 0 {
-				return nil, n.Errorf("no inputs")
-			}
-			out, err := variadic(ctx, n, op, in)
-			if err != nil {
-				return nil, err
-			}
-			return []*tensor.Tensor{out}, nil
-		}), nil
+		return &variadicKernel{n: n, op: op}, nil
 	}
 }
 
-func variadic(ctx *Ctx, n *Node, op arithOp, in []*tensor.Tensor) (*tensor.Tensor, error) {
+// variadicKernel is a prepared Sum, Mean, Max or Min node.
+type variadicKernel struct {
+	n    *Node
+	op   arithOp
+	plan atomic.Pointer[variadicPlan] // of the last input shapes seen
+}
+
+// variadicPlan is the broadcasts of a variadic node for one set of input
+// shapes: the first two inputs into the output, then each further input
+// into the output.
+type variadicPlan struct {
+	shapes [][]int
+	final  []int
+	bcs    []*broadcast
+}
+
+// planFor returns the plan for the inputs' shapes, from the last one made
+// when they match.
+func (k *variadicKernel) planFor(in []*tensor.Tensor) (*variadicPlan, error) {
+	if p := k.plan.Load(); p != nil && len(p.shapes) == len(in) {
+		same := true
+		for i, t := range in {
+			if !equalShapes(p.shapes[i], t.Shape) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return p, nil
+		}
+	}
+	p := &variadicPlan{shapes: make([][]int, len(in))}
+	for i, t := range in {
+		p.shapes[i] = append([]int(nil), t.Shape...)
+	}
+	final, err := broadcastShape(p.shapes...)
+	if err != nil {
+		return nil, err
+	}
+	p.final = final
+	if len(in) > 1 {
+		p.bcs = append(p.bcs, newBroadcastTo(final, p.shapes[0], p.shapes[1]))
+		for _, s := range p.shapes[2:] {
+			p.bcs = append(p.bcs, newBroadcastTo(final, final, s))
+		}
+	}
+	k.plan.Store(p)
+	return p, nil
+}
+
+func (k *variadicKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := checkInputs(n, in, len(in)); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 {
+		return nil, n.Errorf("no inputs")
+	}
+	out, err := k.variadic(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Out(out), nil
+}
+
+func (k *variadicKernel) variadic(ctx *Ctx, in []*tensor.Tensor) (*tensor.Tensor, error) {
+	n, op := k.n, k.op
 	if err := sameTypes(n, in...); err != nil {
 		return nil, err
 	}
@@ -386,11 +558,7 @@ func variadic(ctx *Ctx, n *Node, op arithOp, in []*tensor.Tensor) (*tensor.Tenso
 	if len(in) == 1 {
 		return in[0], nil
 	}
-	shapes := make([][]int, len(in))
-	for i, t := range in {
-		shapes[i] = t.Shape
-	}
-	final, err := broadcastShape(shapes...)
+	p, err := k.planFor(in)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
 	}
@@ -399,7 +567,7 @@ func variadic(ctx *Ctx, n *Node, op arithOp, in []*tensor.Tensor) (*tensor.Tenso
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		r, err := variadic(ctx, n, op, w)
+		r, err := k.variadic(ctx, w)
 		if err != nil {
 			return nil, err
 		}
@@ -410,25 +578,25 @@ func variadic(ctx *Ctx, n *Node, op arithOp, in []*tensor.Tensor) (*tensor.Tenso
 	}
 	switch in[0].Data.(type) {
 	case []float32:
-		return variadicT[float32](ctx, op, dt, final, in), nil
+		return variadicT[float32](ctx, op, dt, p, in), nil
 	case []float64:
-		return variadicT[float64](ctx, op, dt, final, in), nil
+		return variadicT[float64](ctx, op, dt, p, in), nil
 	case []int8:
-		return variadicT[int8](ctx, op, dt, final, in), nil
+		return variadicT[int8](ctx, op, dt, p, in), nil
 	case []uint8:
-		return variadicT[uint8](ctx, op, dt, final, in), nil
+		return variadicT[uint8](ctx, op, dt, p, in), nil
 	case []int16:
-		return variadicT[int16](ctx, op, dt, final, in), nil
+		return variadicT[int16](ctx, op, dt, p, in), nil
 	case []uint16:
-		return variadicT[uint16](ctx, op, dt, final, in), nil
+		return variadicT[uint16](ctx, op, dt, p, in), nil
 	case []int32:
-		return variadicT[int32](ctx, op, dt, final, in), nil
+		return variadicT[int32](ctx, op, dt, p, in), nil
 	case []uint32:
-		return variadicT[uint32](ctx, op, dt, final, in), nil
+		return variadicT[uint32](ctx, op, dt, p, in), nil
 	case []int64:
-		return variadicT[int64](ctx, op, dt, final, in), nil
+		return variadicT[int64](ctx, op, dt, p, in), nil
 	case []uint64:
-		return variadicT[uint64](ctx, op, dt, final, in), nil
+		return variadicT[uint64](ctx, op, dt, p, in), nil
 	}
 	return nil, unsupportedType(n, dt)
 }
@@ -436,22 +604,12 @@ func variadic(ctx *Ctx, n *Node, op arithOp, in []*tensor.Tensor) (*tensor.Tenso
 // variadicT folds op over the inputs (at least two): the first two are
 // combined into the output, then each further input into the output in
 // place. Mean divides the sum by the input count at the end.
-func variadicT[T numElem](ctx *Ctx, op arithOp, dt tensor.DataType, final []int, in []*tensor.Tensor) *tensor.Tensor {
-	out := ctx.New(dt, final...)
+func variadicT[T numElem](ctx *Ctx, op arithOp, dt tensor.DataType, p *variadicPlan, in []*tensor.Tensor) *tensor.Tensor {
+	out := ctx.NewUninit(dt, p.final...) // the first step writes every position
 	o := out.Data.([]T)
-	a, b := in[0].Data.([]T), in[1].Data.([]T)
-	bc := newBroadcastTo(final, in[0].Shape, in[1].Shape)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		arithRun(op, o[i:i+k], a[off[0]:], sa, b[off[1]:], sb)
-	})
-	for _, t := range in[2:] {
-		c := t.Data.([]T)
-		bc := newBroadcastTo(final, final, t.Shape)
-		sc := bc.inner(1)
-		bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-			arithRun(op, o[i:i+k], o[i:i+k], 1, c[off[1]:], sc)
-		})
+	arithBC(ctx.Threads, p.bcs[0], op, o, in[0].Data.([]T), in[1].Data.([]T))
+	for i, t := range in[2:] {
+		arithBC(ctx.Threads, p.bcs[i+1], op, o, o, t.Data.([]T))
 	}
 	if op == opMean {
 		cnt := T(len(in))
@@ -480,39 +638,43 @@ func buildPow(n *Node) (Kernel, error) {
 			square = true
 		}
 	}
-	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 2); err != nil {
+	return &powKernel{n: n, lb: lb, square: square}, nil
+}
+
+// powKernel is a prepared Pow node.
+type powKernel struct {
+	n      *Node
+	lb     legacyBroadcast
+	square bool // the exponent is the constant 2
+	bc     bcCache
+}
+
+func (k *powKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := checkInputs(n, in, 2); err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	if n.Opset < 12 {
+		if err := sameTypes(n, a, b); err != nil {
 			return nil, err
 		}
-		a, b := in[0], in[1]
-		if n.Opset < 12 {
-			if err := sameTypes(n, a, b); err != nil {
-				return nil, err
-			}
-		}
-		bs, err := lb.shapeB(a.Shape, b.Shape)
-		if err != nil {
-			return nil, n.Errorf("%w", err)
-		}
-		bc, err := newBroadcast(a.Shape, bs)
-		if err != nil {
-			return nil, n.Errorf("%w", err)
-		}
-		if square && a.DType == tensor.Float32 && b.Len() == 1 {
-			out := ctx.New(tensor.Float32, bc.Out...)
-			x, o := a.Data.([]float32), out.Data.([]float32)
-			sa := bc.inner(0)
-			bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-				arithRun(opMul, o[i:i+k], x[off[0]:], sa, x[off[0]:], sa)
-			})
-			return []*tensor.Tensor{out}, nil
-		}
-		out, err := pow(ctx, n, bc, a, b)
-		if err != nil {
-			return nil, err
-		}
-		return []*tensor.Tensor{out}, nil
-	}), nil
+	}
+	bc, err := k.lb.cached(&k.bc, a.Shape, b.Shape)
+	if err != nil {
+		return nil, n.Errorf("%w", err)
+	}
+	if k.square && a.DType == tensor.Float32 && b.Len() == 1 {
+		out := ctx.NewUninit(tensor.Float32, bc.Out...) // every position is written
+		x := a.Data.([]float32)
+		arithBC(ctx.Threads, bc, opSquare, out.Data.([]float32), x, x)
+		return ctx.Out(out), nil
+	}
+	out, err := pow(ctx, n, bc, a, b)
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Out(out), nil
 }
 
 func pow(ctx *Ctx, n *Node, bc *broadcast, a, b *tensor.Tensor) (*tensor.Tensor, error) {
@@ -568,16 +730,30 @@ func pow(ctx *Ctx, n *Node, bc *broadcast, a, b *tensor.Tensor) (*tensor.Tensor,
 }
 
 func powFloat[T floatElem](ctx *Ctx, bc *broadcast, dt tensor.DataType, a, b []T) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainHeavy, func(i, k int, off []int) {
-		x, y := a[off[0]:], b[off[1]:]
-		for j := range o[i : i+k] {
-			o[i+j] = T(math.Pow(float64(x[j*sa]), float64(y[j*sb])))
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[powFloatJob[T], T](&powFloatJobs)
+	*j = powFloatJob[T]{bc: bc, o: out.Data.([]T), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainHeavy, ctx.Threads, j)
+	dropJob[T](&powFloatJobs, j)
 	return out
+}
+
+// powFloatJob computes o = a^b for float types over a broadcast.
+type powFloatJob[T floatElem] struct {
+	bc      *broadcast
+	o, a, b []T
+	sa, sb  int
+}
+
+var powFloatJobs jobPool
+
+func (j *powFloatJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *powFloatJob[T]) run(i, k int, off runOffs) {
+	x, y, o, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	for jj := range o {
+		o[jj] = T(math.Pow(float64(x[jj*sa]), float64(y[jj*sb])))
+	}
 }
 
 func powIntDispatch(ctx *Ctx, bc *broadcast, a *tensor.Tensor, ei []int64, ef []float64) (*tensor.Tensor, error) {
@@ -605,24 +781,40 @@ func powIntDispatch(ctx *Ctx, bc *broadcast, a *tensor.Tensor, ei []int64, ef []
 // powInt raises integer bases to integer exponents ei, or, when ei is nil,
 // to float exponents ef.
 func powInt[T intElem](ctx *Ctx, bc *broadcast, dt tensor.DataType, a []T, ei []int64, ef []float64) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainHeavy, func(i, k int, off []int) {
-		x := a[off[0]:]
-		if ei != nil {
-			y := ei[off[1]:]
-			for j := range o[i : i+k] {
-				o[i+j] = ipow(x[j*sa], y[j*sb])
-			}
-			return
-		}
-		y := ef[off[1]:]
-		for j := range o[i : i+k] {
-			o[i+j] = truncInt[T](math.Pow(float64(x[j*sa]), y[j*sb]))
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[powIntJob[T], T](&powIntJobs)
+	*j = powIntJob[T]{bc: bc, o: out.Data.([]T), a: a, ei: ei, ef: ef, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainHeavy, ctx.Threads, j)
+	dropJob[T](&powIntJobs, j)
 	return out
+}
+
+// powIntJob computes o = a^e for integer bases over a broadcast.
+type powIntJob[T intElem] struct {
+	bc     *broadcast
+	o, a   []T
+	ei     []int64
+	ef     []float64
+	sa, sb int
+}
+
+var powIntJobs jobPool
+
+func (j *powIntJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *powIntJob[T]) run(i, k int, off runOffs) {
+	x, o, sa, sb := j.a[off[0]:], j.o[i:i+k], j.sa, j.sb
+	if j.ei != nil {
+		y := j.ei[off[1]:]
+		for jj := range o {
+			o[jj] = ipow(x[jj*sa], y[jj*sb])
+		}
+		return
+	}
+	y := j.ef[off[1]:]
+	for jj := range o {
+		o[jj] = truncInt[T](math.Pow(float64(x[jj*sa]), y[jj*sb]))
+	}
 }
 
 // ipow returns b^e by repeated squaring, wrapping on overflow. A negative
@@ -697,33 +889,42 @@ func buildMod(n *Node) (Kernel, error) {
 	if f != 0 && f != 1 {
 		return nil, n.Errorf("fmod is %d, want 0 or 1", f)
 	}
-	fmod := f == 1
-	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 2); err != nil {
-			return nil, err
-		}
-		out, err := mod(ctx, n, fmod, in[0], in[1])
-		if err != nil {
-			return nil, err
-		}
-		return []*tensor.Tensor{out}, nil
-	}), nil
+	return &modKernel{n: n, fmod: f == 1}, nil
 }
 
-func mod(ctx *Ctx, n *Node, fmod bool, a, b *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := sameTypes(n, a, b); err != nil {
+// modKernel is a prepared Mod node.
+type modKernel struct {
+	n    *Node
+	fmod bool
+	bc   bcCache
+}
+
+func (k *modKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := checkInputs(n, in, 2); err != nil {
 		return nil, err
 	}
-	bc, err := newBroadcast(a.Shape, b.Shape)
+	if err := sameTypes(n, in[0], in[1]); err != nil {
+		return nil, err
+	}
+	bc, err := k.bc.get(in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
 	}
+	out, err := mod(ctx, n, bc, k.fmod, in[0], in[1])
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Out(out), nil
+}
+
+func mod(ctx *Ctx, n *Node, bc *broadcast, fmod bool, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if isHalf(a.DType) {
 		w, err := widenHalves(a, b)
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		r, err := mod(ctx, n, fmod, w[0], w[1])
+		r, err := mod(ctx, n, bc, fmod, w[0], w[1])
 		if err != nil {
 			return nil, err
 		}
@@ -758,20 +959,11 @@ func mod(ctx *Ctx, n *Node, fmod bool, a, b *tensor.Tensor) (*tensor.Tensor, err
 }
 
 func modFloat[T floatElem](ctx *Ctx, bc *broadcast, fmod bool, dt tensor.DataType, a, b []T) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainHeavy, func(i, k int, off []int) {
-		x, y := a[off[0]:], b[off[1]:]
-		for j := range o[i : i+k] {
-			d := float64(y[j*sb])
-			r := math.Mod(float64(x[j*sa]), d)
-			if !fmod && r != 0 && (r < 0) != (d < 0) {
-				r += d
-			}
-			o[i+j] = T(r)
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[modFloatJob[T], T](&modFloatJobs)
+	*j = modFloatJob[T]{bc: bc, fmod: fmod, o: out.Data.([]T), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainHeavy, ctx.Threads, j)
+	dropJob[T](&modFloatJobs, j)
 	return out
 }
 
@@ -779,21 +971,59 @@ func modInt[T intElem](ctx *Ctx, n *Node, bc *broadcast, fmod bool, dt tensor.Da
 	if hasZero(b) {
 		return nil, n.Errorf("integer modulo by zero")
 	}
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		x, y := a[off[0]:], b[off[1]:]
-		for j := range o[i : i+k] {
-			d := y[j*sb]
-			r := x[j*sa] % d
-			if !fmod && r != 0 && (r < 0) != (d < 0) {
-				r += d
-			}
-			o[i+j] = r
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[modIntJob[T], T](&modIntJobs)
+	*j = modIntJob[T]{bc: bc, fmod: fmod, o: out.Data.([]T), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	dropJob[T](&modIntJobs, j)
 	return out, nil
+}
+
+// modFloatJob computes o = a mod b over a broadcast for float types,
+// through float64 math.Mod.
+type modFloatJob[T floatElem] struct {
+	bc      *broadcast
+	fmod    bool
+	o, a, b []T
+	sa, sb  int
+}
+
+var modFloatJobs, modIntJobs jobPool
+
+func (j *modFloatJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *modFloatJob[T]) run(i, k int, off runOffs) {
+	x, y, o, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	for jj := range o {
+		d := float64(y[jj*sb])
+		r := math.Mod(float64(x[jj*sa]), d)
+		if !j.fmod && r != 0 && (r < 0) != (d < 0) {
+			r += d
+		}
+		o[jj] = T(r)
+	}
+}
+
+// modIntJob computes o = a mod b over a broadcast for integer types.
+type modIntJob[T intElem] struct {
+	bc      *broadcast
+	fmod    bool
+	o, a, b []T
+	sa, sb  int
+}
+
+func (j *modIntJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *modIntJob[T]) run(i, k int, off runOffs) {
+	x, y, o, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	for jj := range o {
+		d := y[jj*sb]
+		r := x[jj*sa] % d
+		if !j.fmod && r != 0 && (r < 0) != (d < 0) {
+			r += d
+		}
+		o[jj] = r
+	}
 }
 
 // buildPRelu prepares PRelu: x where x >= 0, slope*x elsewhere, with slope
@@ -802,42 +1032,57 @@ func buildPRelu(n *Node) (Kernel, error) {
 	if n.Opset < 6 {
 		n.Ignore("consumed_inputs")
 	}
-	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 2); err != nil {
-			return nil, err
-		}
-		out, err := prelu(ctx, n, in[0], in[1])
-		if err != nil {
-			return nil, err
-		}
-		return []*tensor.Tensor{out}, nil
-	}), nil
+	return &preluKernel{n: n}, nil
 }
 
-func prelu(ctx *Ctx, n *Node, x, s *tensor.Tensor) (*tensor.Tensor, error) {
+// preluKernel is a prepared PRelu node.
+type preluKernel struct {
+	n  *Node
+	bc bcCache // keyed by the input and slope shapes as given
+}
+
+func (k *preluKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.n
+	if err := checkInputs(n, in, 2); err != nil {
+		return nil, err
+	}
+	x, s := in[0], in[1]
 	if err := sameTypes(n, x, s); err != nil {
 		return nil, err
 	}
-	if n.Opset < 7 && len(s.Shape) == 1 && len(x.Shape) >= 2 && s.Shape[0] == x.Shape[1] && s.Shape[0] != 1 {
-		// Before opset 7 a one-dimensional slope holds one value per
-		// channel (axis 1), as PyTorch exported it.
-		cs := make([]int, len(x.Shape)-1)
-		for i := range cs {
-			cs[i] = 1
+	bc := k.bc.lookup(x.Shape, s.Shape)
+	if bc == nil {
+		ss := s.Shape
+		if n.Opset < 7 && len(ss) == 1 && len(x.Shape) >= 2 && ss[0] == x.Shape[1] && ss[0] != 1 {
+			// Before opset 7 a one-dimensional slope holds one value per
+			// channel (axis 1), as PyTorch exported it.
+			cs := make([]int, len(x.Shape)-1)
+			for i := range cs {
+				cs[i] = 1
+			}
+			cs[0] = ss[0]
+			ss = cs
 		}
-		cs[0] = s.Shape[0]
-		s = &tensor.Tensor{DType: s.DType, Shape: cs, Data: s.Data}
+		if !unidirectionalOK(ss, x.Shape) {
+			return nil, n.Errorf("slope shape %v does not broadcast to input shape %v", ss, x.Shape)
+		}
+		bc = newBroadcastTo(append([]int(nil), x.Shape...), x.Shape, ss)
+		k.bc.store(bc, x.Shape, s.Shape)
 	}
-	if !unidirectionalOK(s.Shape, x.Shape) {
-		return nil, n.Errorf("slope shape %v does not broadcast to input shape %v", s.Shape, x.Shape)
+	out, err := prelu(ctx, n, bc, x, s)
+	if err != nil {
+		return nil, err
 	}
-	bc := newBroadcastTo(x.Shape, x.Shape, s.Shape)
+	return ctx.Out(out), nil
+}
+
+func prelu(ctx *Ctx, n *Node, bc *broadcast, x, s *tensor.Tensor) (*tensor.Tensor, error) {
 	if isHalf(x.DType) {
 		w, err := widenHalves(x, s)
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		r, err := prelu(ctx, n, w[0], w[1])
+		r, err := prelu(ctx, n, bc, w[0], w[1])
 		if err != nil {
 			return nil, err
 		}
@@ -866,31 +1111,45 @@ func prelu(ctx *Ctx, n *Node, x, s *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 func preluT[T numElem](ctx *Ctx, bc *broadcast, dt tensor.DataType, x, s []T) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	ss := bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		xr, or := x[i:i+k], o[i:i+k]
-		sr := s[off[1]:]
-		if ss == 0 {
-			a := sr[0]
-			for j, v := range xr {
-				if v < 0 {
-					v *= a
-				}
-				or[j] = v
-			}
-			return
-		}
-		sr = sr[:k]
-		for j, v := range xr {
-			if v < 0 {
-				v *= sr[j]
-			}
-			or[j] = v
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[preluJob[T], T](&preluJobs)
+	*j = preluJob[T]{bc: bc, o: out.Data.([]T), x: x, s: s, ss: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	dropJob[T](&preluJobs, j)
 	return out
+}
+
+// preluJob computes PRelu over a broadcast of x and the slope.
+type preluJob[T numElem] struct {
+	bc      *broadcast
+	o, x, s []T
+	ss      int
+}
+
+var preluJobs jobPool
+
+func (j *preluJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *preluJob[T]) run(i, k int, off runOffs) {
+	xr, or := j.x[i:i+k], j.o[i:i+k]
+	sr := j.s[off[1]:]
+	if j.ss == 0 {
+		a := sr[0]
+		for jj, v := range xr {
+			if v < 0 {
+				v *= a
+			}
+			or[jj] = v
+		}
+		return
+	}
+	sr = sr[:k]
+	for jj, v := range xr {
+		if v < 0 {
+			v *= sr[jj]
+		}
+		or[jj] = v
+	}
 }
 
 // bitOp selects a bitwise operation.
@@ -927,6 +1186,7 @@ func buildBitShift(n *Node) (Kernel, error) {
 // buildBitShift, BitShift) on integer tensors.
 func buildBitwise(op bitOp) Builder {
 	return func(n *Node) (Kernel, error) {
+		var cache bcCache
 		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 2); err != nil {
 				return nil, err
@@ -935,7 +1195,7 @@ func buildBitwise(op bitOp) Builder {
 			if err := sameTypes(n, a, b); err != nil {
 				return nil, err
 			}
-			bc, err := newBroadcast(a.Shape, b.Shape)
+			bc, err := cache.get(a.Shape, b.Shape)
 			if err != nil {
 				return nil, n.Errorf("%w", err)
 			}
@@ -970,42 +1230,57 @@ func buildBitwise(op bitOp) Builder {
 			if out == nil || a.DType == tensor.Int4 || a.DType == tensor.Uint4 {
 				return nil, unsupportedType(n, a.DType)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 }
 
 func bitT[T intElem](ctx *Ctx, bc *broadcast, op bitOp, dt tensor.DataType, a, b []T) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		x, y, r := a[off[0]:], b[off[1]:], o[i:i+k]
-		switch op {
-		case bitAnd:
-			for j := range r {
-				r[j] = x[j*sa] & y[j*sb]
-			}
-		case bitOr:
-			for j := range r {
-				r[j] = x[j*sa] | y[j*sb]
-			}
-		case bitXor:
-			for j := range r {
-				r[j] = x[j*sa] ^ y[j*sb]
-			}
-		case bitShl:
-			// Only unsigned types get here; the count is the value itself.
-			for j := range r {
-				r[j] = x[j*sa] << uint64(y[j*sb])
-			}
-		case bitShr:
-			for j := range r {
-				r[j] = x[j*sa] >> uint64(y[j*sb])
-			}
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[bitJob[T], T](&bitJobs)
+	*j = bitJob[T]{bc: bc, op: op, o: out.Data.([]T), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	dropJob[T](&bitJobs, j)
 	return out
+}
+
+// bitJob computes a bitwise operation over a broadcast.
+type bitJob[T intElem] struct {
+	bc      *broadcast
+	op      bitOp
+	o, a, b []T
+	sa, sb  int
+}
+
+var bitJobs jobPool
+
+func (j *bitJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *bitJob[T]) run(i, k int, off runOffs) {
+	x, y, r, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	switch j.op {
+	case bitAnd:
+		for jj := range r {
+			r[jj] = x[jj*sa] & y[jj*sb]
+		}
+	case bitOr:
+		for jj := range r {
+			r[jj] = x[jj*sa] | y[jj*sb]
+		}
+	case bitXor:
+		for jj := range r {
+			r[jj] = x[jj*sa] ^ y[jj*sb]
+		}
+	case bitShl:
+		// Only unsigned types get here; the count is the value itself.
+		for jj := range r {
+			r[jj] = x[jj*sa] << uint64(y[jj*sb])
+		}
+	case bitShr:
+		for jj := range r {
+			r[jj] = x[jj*sa] >> uint64(y[jj*sb])
+		}
+	}
 }
 
 // buildBitwiseNot prepares BitwiseNot on integer tensors.
@@ -1037,12 +1312,12 @@ func buildBitwiseNot(n *Node) (Kernel, error) {
 		if out == nil || x.DType == tensor.Int4 || x.DType == tensor.Uint4 || isHalf(x.DType) {
 			return nil, unsupportedType(n, x.DType)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
 func notT[T intElem](ctx *Ctx, dt tensor.DataType, shape []int, x []T) *tensor.Tensor {
-	out := ctx.New(dt, shape...)
+	out := ctx.NewUninit(dt, shape...) // every position is written
 	o := out.Data.([]T)
 	for i, v := range x {
 		o[i] = ^v
@@ -1053,6 +1328,7 @@ func notT[T intElem](ctx *Ctx, dt tensor.DataType, shape []int, x []T) *tensor.T
 // buildWhere prepares Where: x where the condition holds, else y, all three
 // broadcast together; x and y may have any element type.
 func buildWhere(n *Node) (Kernel, error) {
+	var cache bcCache
 	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs(n, in, 3); err != nil {
 			return nil, err
@@ -1065,7 +1341,7 @@ func buildWhere(n *Node) (Kernel, error) {
 		if err := sameTypes(n, x, y); err != nil {
 			return nil, err
 		}
-		bc, err := newBroadcast(c.Shape, x.Shape, y.Shape)
+		bc, err := cache.get(c.Shape, x.Shape, y.Shape)
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
@@ -1102,23 +1378,39 @@ func buildWhere(n *Node) (Kernel, error) {
 		default:
 			return nil, unsupportedType(n, x.DType)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
 func whereT[T tensor.Elem](ctx *Ctx, bc *broadcast, dt tensor.DataType, c []bool, x, y []T) *tensor.Tensor {
-	out := ctx.New(dt, bc.Out...)
-	o := out.Data.([]T)
-	sc, sx, sy := bc.inner(0), bc.inner(1), bc.inner(2)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		cr, xr, yr, r := c[off[0]:], x[off[1]:], y[off[2]:], o[i:i+k]
-		for j := range r {
-			if cr[j*sc] {
-				r[j] = xr[j*sx]
-			} else {
-				r[j] = yr[j*sy]
-			}
-		}
-	})
+	out := ctx.NewUninit(dt, bc.Out...) // every position is written
+	j := takeJob[whereJob[T], T](&whereJobs)
+	*j = whereJob[T]{bc: bc, o: out.Data.([]T), c: c, x: x, y: y, sc: bc.inner(0), sx: bc.inner(1), sy: bc.inner(2)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	dropJob[T](&whereJobs, j)
 	return out
+}
+
+// whereJob selects x or y by the condition over a broadcast.
+type whereJob[T tensor.Elem] struct {
+	bc         *broadcast
+	o, x, y    []T
+	c          []bool
+	sc, sx, sy int
+}
+
+var whereJobs jobPool
+
+func (j *whereJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *whereJob[T]) run(i, k int, off runOffs) {
+	cr, xr, yr, r := j.c[off[0]:], j.x[off[1]:], j.y[off[2]:], j.o[i:i+k]
+	sc, sx, sy := j.sc, j.sx, j.sy
+	for jj := range r {
+		if cr[jj*sc] {
+			r[jj] = xr[jj*sx]
+		} else {
+			r[jj] = yr[jj*sy]
+		}
+	}
 }

@@ -191,20 +191,23 @@ func (k *gemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	case tensor.Float64:
-		return []*tensor.Tensor{gemmOpT[float64](ctx, k, tensor.Float64, a, b, c, m, nn, ka, cm, cn, useC, threads)}, nil
+		return ctx.Out(gemmOpT[float64](ctx, k, tensor.Float64, a, b, c, m, nn, ka, cm, cn, useC, threads)), nil
 	case tensor.Int32:
-		return []*tensor.Tensor{gemmOpT[int32](ctx, k, tensor.Int32, a, b, c, m, nn, ka, cm, cn, useC, threads)}, nil
+		return ctx.Out(gemmOpT[int32](ctx, k, tensor.Int32, a, b, c, m, nn, ka, cm, cn, useC, threads)), nil
 	case tensor.Int64:
-		return []*tensor.Tensor{gemmOpT[int64](ctx, k, tensor.Int64, a, b, c, m, nn, ka, cm, cn, useC, threads)}, nil
+		return ctx.Out(gemmOpT[int64](ctx, k, tensor.Int64, a, b, c, m, nn, ka, cm, cn, useC, threads)), nil
 	case tensor.Uint32:
-		return []*tensor.Tensor{gemmOpT[uint32](ctx, k, tensor.Uint32, a, b, c, m, nn, ka, cm, cn, useC, threads)}, nil
+		return ctx.Out(gemmOpT[uint32](ctx, k, tensor.Uint32, a, b, c, m, nn, ka, cm, cn, useC, threads)), nil
 	case tensor.Uint64:
-		return []*tensor.Tensor{gemmOpT[uint64](ctx, k, tensor.Uint64, a, b, c, m, nn, ka, cm, cn, useC, threads)}, nil
+		return ctx.Out(gemmOpT[uint64](ctx, k, tensor.Uint64, a, b, c, m, nn, ka, cm, cn, useC, threads)), nil
 	}
 	return nil, n.Unsupported("element type %v", a.DType)
 }
+
+// gemmCScratch recycles gemmOpT's C broadcast to M x N.
+var gemmCScratch scratchPool
 
 // gemmOpT computes Gemm for element types other than float32: the product
 // in T, then alpha and beta applied in float64 and the result converted
@@ -216,7 +219,9 @@ func gemmOpT[T mmNumber](ctx *Ctx, k *gemmKernel, dt tensor.DataType, a, b, c *t
 	alpha, beta := float64(k.alpha), float64(k.beta)
 	var cd []T
 	if useC {
-		cd = make([]T, m*n)
+		buf := getScratch[T](&gemmCScratch, m*n)
+		defer putScratch(&gemmCScratch, buf)
+		cd = *buf
 		fillC(cd, m, n, c.Data.([]T), cm, cn)
 	}
 	if alpha == 1 && !useC {

@@ -2,7 +2,9 @@ package kernel
 
 import (
 	"math"
+	"sync"
 
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -44,6 +46,7 @@ func buildCompare(op cmpOp) Builder {
 		if err != nil {
 			return nil, err
 		}
+		var cache bcCache
 		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 2); err != nil {
 				return nil, err
@@ -52,11 +55,7 @@ func buildCompare(op cmpOp) Builder {
 			if err := sameTypes(n, a, b); err != nil {
 				return nil, err
 			}
-			bs, err := lb.shapeB(a.Shape, b.Shape)
-			if err != nil {
-				return nil, n.Errorf("%w", err)
-			}
-			bc, err := newBroadcast(a.Shape, bs)
+			bc, err := lb.cached(&cache, a.Shape, b.Shape)
 			if err != nil {
 				return nil, n.Errorf("%w", err)
 			}
@@ -99,7 +98,7 @@ func buildCompare(op cmpOp) Builder {
 			if out == nil {
 				return nil, unsupportedType(n, a.DType)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 }
@@ -108,35 +107,51 @@ func buildCompare(op cmpOp) Builder {
 type ordered interface{ numElem | string }
 
 func compareT[T ordered](ctx *Ctx, bc *broadcast, op cmpOp, a, b []T) *tensor.Tensor {
-	out := ctx.New(tensor.Bool, bc.Out...)
-	o := out.Data.([]bool)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		x, y, r := a[off[0]:], b[off[1]:], o[i:i+k]
-		switch op {
-		case cmpEq:
-			for j := range r {
-				r[j] = x[j*sa] == y[j*sb]
-			}
-		case cmpLt:
-			for j := range r {
-				r[j] = x[j*sa] < y[j*sb]
-			}
-		case cmpLe:
-			for j := range r {
-				r[j] = x[j*sa] <= y[j*sb]
-			}
-		case cmpGt:
-			for j := range r {
-				r[j] = x[j*sa] > y[j*sb]
-			}
-		case cmpGe:
-			for j := range r {
-				r[j] = x[j*sa] >= y[j*sb]
-			}
-		}
-	})
+	out := ctx.NewUninit(tensor.Bool, bc.Out...) // every position is written
+	j := takeJob[compareJob[T], T](&compareJobs)
+	*j = compareJob[T]{bc: bc, op: op, o: out.Data.([]bool), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	dropJob[T](&compareJobs, j)
 	return out
+}
+
+// compareJob compares a with b over a broadcast.
+type compareJob[T ordered] struct {
+	bc     *broadcast
+	op     cmpOp
+	o      []bool
+	a, b   []T
+	sa, sb int
+}
+
+var compareJobs jobPool
+
+func (j *compareJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *compareJob[T]) run(i, k int, off runOffs) {
+	x, y, r, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	switch j.op {
+	case cmpEq:
+		for jj := range r {
+			r[jj] = x[jj*sa] == y[jj*sb]
+		}
+	case cmpLt:
+		for jj := range r {
+			r[jj] = x[jj*sa] < y[jj*sb]
+		}
+	case cmpLe:
+		for jj := range r {
+			r[jj] = x[jj*sa] <= y[jj*sb]
+		}
+	case cmpGt:
+		for jj := range r {
+			r[jj] = x[jj*sa] > y[jj*sb]
+		}
+	case cmpGe:
+		for jj := range r {
+			r[jj] = x[jj*sa] >= y[jj*sb]
+		}
+	}
 }
 
 func equalBool(ctx *Ctx, bc *broadcast, a, b []bool) *tensor.Tensor {
@@ -160,6 +175,7 @@ func buildLogic(op logicOp) Builder {
 		if err != nil {
 			return nil, err
 		}
+		var cache bcCache
 		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(n, in, 2); err != nil {
 				return nil, err
@@ -169,45 +185,60 @@ func buildLogic(op logicOp) Builder {
 			if !aok || !bok {
 				return nil, n.Errorf("inputs are %v and %v, want bool", in[0].DType, in[1].DType)
 			}
-			bs, err := lb.shapeB(in[0].Shape, in[1].Shape)
+			bc, err := lb.cached(&cache, in[0].Shape, in[1].Shape)
 			if err != nil {
 				return nil, n.Errorf("%w", err)
 			}
-			bc, err := newBroadcast(in[0].Shape, bs)
-			if err != nil {
-				return nil, n.Errorf("%w", err)
-			}
-			return []*tensor.Tensor{logicT(ctx, bc, op, a, b)}, nil
+			return ctx.Out(logicT(ctx, bc, op, a, b)), nil
 		}), nil
 	}
 }
 
 func logicT(ctx *Ctx, bc *broadcast, op logicOp, a, b []bool) *tensor.Tensor {
-	out := ctx.New(tensor.Bool, bc.Out...)
-	o := out.Data.([]bool)
-	sa, sb := bc.inner(0), bc.inner(1)
-	bc.each(ctx.Threads, grainCheap, func(i, k int, off []int) {
-		x, y, r := a[off[0]:], b[off[1]:], o[i:i+k]
-		switch op {
-		case logicAnd:
-			for j := range r {
-				r[j] = x[j*sa] && y[j*sb]
-			}
-		case logicOr:
-			for j := range r {
-				r[j] = x[j*sa] || y[j*sb]
-			}
-		case logicXor:
-			for j := range r {
-				r[j] = x[j*sa] != y[j*sb]
-			}
-		case logicEq:
-			for j := range r {
-				r[j] = x[j*sa] == y[j*sb]
-			}
-		}
-	})
+	out := ctx.NewUninit(tensor.Bool, bc.Out...) // every position is written
+	j, _ := logicJobs.Get().(*logicJob)
+	if j == nil {
+		j = new(logicJob)
+	}
+	*j = logicJob{bc: bc, op: op, o: out.Data.([]bool), a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
+	parallel.Do(bc.Size, grainCheap, ctx.Threads, j)
+	*j = logicJob{}
+	logicJobs.Put(j)
 	return out
+}
+
+// logicJob computes a boolean operation over a broadcast.
+type logicJob struct {
+	bc      *broadcast
+	op      logicOp
+	o, a, b []bool
+	sa, sb  int
+}
+
+var logicJobs sync.Pool
+
+func (j *logicJob) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *logicJob) run(i, k int, off runOffs) {
+	x, y, r, sa, sb := j.a[off[0]:], j.b[off[1]:], j.o[i:i+k], j.sa, j.sb
+	switch j.op {
+	case logicAnd:
+		for jj := range r {
+			r[jj] = x[jj*sa] && y[jj*sb]
+		}
+	case logicOr:
+		for jj := range r {
+			r[jj] = x[jj*sa] || y[jj*sb]
+		}
+	case logicXor:
+		for jj := range r {
+			r[jj] = x[jj*sa] != y[jj*sb]
+		}
+	case logicEq:
+		for jj := range r {
+			r[jj] = x[jj*sa] == y[jj*sb]
+		}
+	}
 }
 
 // buildNot prepares Not on a bool tensor.
@@ -220,12 +251,12 @@ func buildNot(n *Node) (Kernel, error) {
 		if !ok {
 			return nil, n.Errorf("input is %v, want bool", in[0].DType)
 		}
-		out := ctx.New(tensor.Bool, in[0].Shape...)
+		out := ctx.NewUninit(tensor.Bool, in[0].Shape...) // every position is written
 		o := out.Data.([]bool)
 		for i, v := range x {
 			o[i] = !v
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -289,7 +320,7 @@ func buildClassify(n *Node, c floatClass) Kernel {
 		default:
 			return nil, unsupportedType(n, x.DType)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	})
 }
 

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -25,39 +26,65 @@ type mmNumber interface {
 // routine.
 func gemmGeneric[T mmNumber](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, accumulate bool, threads int) {
 	grain := max(1, (1<<15)/max(n*k, 1))
-	parallel.For(m, grain, threads, func(lo, hi int) {
-		arow := make([]T, k)
-		for i := lo; i < hi; i++ {
-			crow := c[i*ldc : i*ldc+n]
-			if !accumulate {
-				clear(crow)
-			}
-			if transA {
-				for p := range arow {
-					arow[p] = a[p*lda+i]
-				}
-			} else {
-				copy(arow, a[i*lda:i*lda+k])
-			}
-			if !transB {
-				for p, av := range arow {
-					brow := b[p*ldb : p*ldb+n]
-					for j, bv := range brow {
-						crow[j] += av * bv
-					}
-				}
-				continue
-			}
-			for j := range crow {
-				brow := b[j*ldb : j*ldb+k]
-				var s T
-				for p, bv := range brow {
-					s += arow[p] * bv
-				}
-				crow[j] += s
-			}
+	j := takeJob[gemmGenericJob[T], T](&gemmGenericJobs)
+	*j = gemmGenericJob[T]{transA: transA, transB: transB, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
+	parallel.Do(m, grain, threads, j)
+	dropJob[T](&gemmGenericJobs, j)
+}
+
+// gemmGenericJob is gemmGeneric's loop over rows of C.
+type gemmGenericJob[T mmNumber] struct {
+	transA, transB bool
+	n, k           int
+	a              []T
+	lda            int
+	b              []T
+	ldb            int
+	c              []T
+	ldc            int
+	accumulate     bool
+}
+
+var (
+	gemmGenericJobs jobPool
+	gemmGenericRows scratchPool
+)
+
+func (j *gemmGenericJob[T]) Range(lo, hi int) {
+	n, k, a, b, c, lda, ldb, ldc := j.n, j.k, j.a, j.b, j.c, j.lda, j.ldb, j.ldc
+	buf := getScratch[T](&gemmGenericRows, k)
+	defer putScratch(&gemmGenericRows, buf)
+	arow := *buf
+	for i := lo; i < hi; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		if !j.accumulate {
+			clear(crow)
 		}
-	})
+		if j.transA {
+			for p := range arow {
+				arow[p] = a[p*lda+i]
+			}
+		} else {
+			copy(arow, a[i*lda:i*lda+k])
+		}
+		if !j.transB {
+			for p, av := range arow {
+				brow := b[p*ldb : p*ldb+n]
+				for jj, bv := range brow {
+					crow[jj] += av * bv
+				}
+			}
+			continue
+		}
+		for jj := range crow {
+			brow := b[jj*ldb : jj*ldb+k]
+			var s T
+			for p, bv := range brow {
+				s += arow[p] * bv
+			}
+			crow[jj] += s
+		}
+	}
 }
 
 // matMulKernel is a prepared MatMul node.
@@ -66,6 +93,29 @@ type matMulKernel struct {
 	// packedB holds a constant 2-D float32 (or 16-bit float) B.
 	packedB *gemm.PackedB
 	bShape  []int
+
+	plan atomic.Pointer[mmPlan] // of the last operand shapes seen
+}
+
+// mmPlan is the product geometry for one pair of operand shapes; it is
+// read-only once made.
+type mmPlan struct {
+	aShape, bShape []int
+	s              *mmShape
+}
+
+// planFor returns the product geometry for operand shapes a and b, from
+// the last one made when they match.
+func (k *matMulKernel) planFor(a, b []int) (*mmShape, error) {
+	if p := k.plan.Load(); p != nil && equalShapes(p.aShape, a) && equalShapes(p.bShape, b) {
+		return p.s, nil
+	}
+	s, err := matMulShape(k.n, a, b)
+	if err != nil {
+		return nil, err
+	}
+	k.plan.Store(&mmPlan{aShape: append([]int(nil), a...), bShape: append([]int(nil), b...), s: s})
+	return s, nil
 }
 
 // buildMatMul prepares MatMul (opsets 1, 9, 13): numpy matmul semantics,
@@ -198,7 +248,7 @@ func (k *matMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if a.DType != b.DType {
 		return nil, n.Errorf("operand types differ: %v and %v", a.DType, b.DType)
 	}
-	s, err := matMulShape(n, a.Shape, b.Shape)
+	s, err := k.planFor(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -234,17 +284,17 @@ func (k *matMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	case tensor.Float64:
-		return []*tensor.Tensor{matMulT(ctx, s, tensor.Float64, a.Data.([]float64), b.Data.([]float64), threads)}, nil
+		return ctx.Out(matMulT(ctx, s, tensor.Float64, a.Data.([]float64), b.Data.([]float64), threads)), nil
 	case tensor.Int32:
-		return []*tensor.Tensor{matMulT(ctx, s, tensor.Int32, a.Data.([]int32), b.Data.([]int32), threads)}, nil
+		return ctx.Out(matMulT(ctx, s, tensor.Int32, a.Data.([]int32), b.Data.([]int32), threads)), nil
 	case tensor.Int64:
-		return []*tensor.Tensor{matMulT(ctx, s, tensor.Int64, a.Data.([]int64), b.Data.([]int64), threads)}, nil
+		return ctx.Out(matMulT(ctx, s, tensor.Int64, a.Data.([]int64), b.Data.([]int64), threads)), nil
 	case tensor.Uint32:
-		return []*tensor.Tensor{matMulT(ctx, s, tensor.Uint32, a.Data.([]uint32), b.Data.([]uint32), threads)}, nil
+		return ctx.Out(matMulT(ctx, s, tensor.Uint32, a.Data.([]uint32), b.Data.([]uint32), threads)), nil
 	case tensor.Uint64:
-		return []*tensor.Tensor{matMulT(ctx, s, tensor.Uint64, a.Data.([]uint64), b.Data.([]uint64), threads)}, nil
+		return ctx.Out(matMulT(ctx, s, tensor.Uint64, a.Data.([]uint64), b.Data.([]uint64), threads)), nil
 	}
 	return nil, n.Unsupported("element type %v", a.DType)
 }
@@ -265,20 +315,16 @@ func matMulF32(s *mmShape, a, b []float32, pb *gemm.PackedB, y []float32, thread
 	// Many small products: one goroutine each; few large ones: share each.
 	perProduct := 2 * s.m * s.n * s.k
 	if s.batch >= threads && perProduct < 1<<22 {
-		var mu sync.Mutex
-		var firstErr error
-		parallel.For(s.batch, max(1, (1<<18)/max(perProduct, 1)), threads, func(lo, hi int) {
-			for t := lo; t < hi; t++ {
-				err := gemm.Sgemm(false, false, s.m, s.n, s.k, 1, a[s.aOff[t]:], s.k, b[s.bOff[t]:], s.n, 0, y[t*mn:(t+1)*mn], s.n, 1)
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
-				}
-			}
-		})
-		return firstErr
+		j, _ := mmBatchJobs.Get().(*mmBatchJob)
+		if j == nil {
+			j = new(mmBatchJob)
+		}
+		j.s, j.a, j.b, j.y = s, a, b, y
+		parallel.Do(s.batch, max(1, (1<<18)/max(perProduct, 1)), threads, j)
+		err := j.err
+		j.s, j.a, j.b, j.y, j.err = nil, nil, nil, nil, nil
+		mmBatchJobs.Put(j)
+		return err
 	}
 	for t := 0; t < s.batch; t++ {
 		if err := gemm.Sgemm(false, false, s.m, s.n, s.k, 1, a[s.aOff[t]:], s.k, b[s.bOff[t]:], s.n, 0, y[t*mn:(t+1)*mn], s.n, threads); err != nil {
@@ -286,6 +332,30 @@ func matMulF32(s *mmShape, a, b []float32, pb *gemm.PackedB, y []float32, thread
 		}
 	}
 	return nil
+}
+
+// mmBatchJob runs the products [lo, hi) of a batch, one goroutine each.
+type mmBatchJob struct {
+	s       *mmShape
+	a, b, y []float32
+	mu      sync.Mutex
+	err     error // the first error met
+}
+
+var mmBatchJobs sync.Pool
+
+func (j *mmBatchJob) Range(lo, hi int) {
+	s := j.s
+	mn := s.m * s.n
+	for t := lo; t < hi; t++ {
+		err := gemm.Sgemm(false, false, s.m, s.n, s.k, 1, j.a[s.aOff[t]:], s.k, j.b[s.bOff[t]:], s.n, 0, j.y[t*mn:(t+1)*mn], s.n, 1)
+		if err != nil {
+			j.mu.Lock()
+			j.err = err
+			j.mu.Unlock()
+			return
+		}
+	}
 }
 
 // matMulT runs a batched product of any other numeric type.

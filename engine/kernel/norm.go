@@ -25,6 +25,18 @@ func init() {
 // nmFloats returns a float tensor's values as float64.
 func nmFloats(n *Node, t *tensor.Tensor, what string) ([]float64, error) {
 	out := make([]float64, t.Len())
+	if err := nmFloatsTo(n, t, what, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// nmScratch recycles the float64 parameter buffers of the normalizations.
+var nmScratch f64Pool
+
+// nmFloatsTo writes a float tensor's values as float64 into out, which
+// holds t.Len() values.
+func nmFloatsTo(n *Node, t *tensor.Tensor, what string, out []float64) error {
 	switch d := t.Data.(type) {
 	case []float32:
 		for i, v := range d {
@@ -41,9 +53,9 @@ func nmFloats(n *Node, t *tensor.Tensor, what string) ([]float64, error) {
 			out[i] = float64(v.Float32())
 		}
 	default:
-		return nil, n.Unsupported("%s of type %v", what, t.DType)
+		return n.Unsupported("%s of type %v", what, t.DType)
 	}
-	return out, nil
+	return nil
 }
 
 // nmFloatRun widens x when it is a 16-bit float, runs f on its float32 or
@@ -60,7 +72,8 @@ func nmFloatRun(ctx *Ctx, n *Node, x *tensor.Tensor, f func(xd, yd any) error) (
 	case cvIsHalf(dt):
 		y = tensor.New(tensor.Float32, x.Shape...)
 	case dt == tensor.Float32 || dt == tensor.Float64:
-		y = ctx.New(dt, x.Shape...)
+		// Every kernel using nmFloatRun writes every value.
+		y = ctx.NewUninit(dt, x.Shape...)
 	default:
 		return nil, n.Unsupported("element type %v", dt)
 	}
@@ -79,24 +92,40 @@ func nmFloatRun(ctx *Ctx, n *Node, x *tensor.Tensor, f func(xd, yd any) error) (
 // for one coefficient per channel, or inner for one per element (the
 // pre-opset-9 BatchNormalization with spatial=0).
 func nmAffine[T cvFloat](x, y []T, outer, channels, inner int, a, b []float64, perElem bool, threads int) {
-	parallel.For(outer*channels, max(1, (1<<15)/max(inner, 1)), threads, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			c := p % channels
-			xs := x[p*inner : (p+1)*inner]
-			ys := y[p*inner : (p+1)*inner]
-			if perElem {
-				as, bs := a[c*inner:(c+1)*inner], b[c*inner:(c+1)*inner]
-				for i, v := range xs {
-					ys[i] = T(float64(v)*as[i] + bs[i])
-				}
-				continue
-			}
-			av, bv := T(a[c]), T(b[c])
+	j := takeJob[nmAffineJob[T], T](&nmAffineJobs)
+	*j = nmAffineJob[T]{x: x, y: y, channels: channels, inner: inner, a: a, b: b, perElem: perElem}
+	parallel.Do(outer*channels, max(1, (1<<15)/max(inner, 1)), threads, j)
+	dropJob[T](&nmAffineJobs, j)
+}
+
+// nmAffineJob is nmAffine's loop over [outer*channels] planes.
+type nmAffineJob[T cvFloat] struct {
+	x, y            []T
+	channels, inner int
+	a, b            []float64
+	perElem         bool
+}
+
+var nmAffineJobs jobPool
+
+func (j *nmAffineJob[T]) Range(lo, hi int) {
+	inner, a, b := j.inner, j.a, j.b
+	for p := lo; p < hi; p++ {
+		c := p % j.channels
+		xs := j.x[p*inner : (p+1)*inner]
+		ys := j.y[p*inner : (p+1)*inner]
+		if j.perElem {
+			as, bs := a[c*inner:(c+1)*inner], b[c*inner:(c+1)*inner]
 			for i, v := range xs {
-				ys[i] = v*av + bv
+				ys[i] = T(float64(v)*as[i] + bs[i])
 			}
+			continue
 		}
-	})
+		av, bv := T(a[c]), T(b[c])
+		for i, v := range xs {
+			ys[i] = v*av + bv
+		}
+	}
 }
 
 // buildBatchNorm prepares BatchNormalization in inference mode (opsets 1,
@@ -152,19 +181,22 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 		if !spatial {
 			want = c * inner
 		}
+		buf := nmScratch.get(6 * want)
+		defer nmScratch.put(buf)
 		var p [4][]float64
 		for i := range p {
 			t := in[i+1]
 			if t.Len() != want {
 				return nil, n.Errorf("input %d has %d values (shape %v), want %d", i+1, t.Len(), t.Shape, want)
 			}
-			if p[i], err = nmFloats(n, t, "parameter"); err != nil {
+			p[i] = (*buf)[i*want : (i+1)*want]
+			if err := nmFloatsTo(n, t, "parameter", p[i]); err != nil {
 				return nil, err
 			}
 		}
 		scale, bias, mean, variance := p[0], p[1], p[2], p[3]
-		a := make([]float64, want)
-		b := make([]float64, want)
+		a := (*buf)[4*want : 5*want]
+		b := (*buf)[5*want : 6*want]
 		for i := range a {
 			a[i] = scale[i] / math.Sqrt(variance[i]+float64(eps))
 			b[i] = bias[i] - mean[i]*a[i]
@@ -181,7 +213,7 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 
@@ -201,28 +233,66 @@ func nmStats[T cvFloat](s []T, eps float64) (mean, inv float64) {
 	return mean, 1 / math.Sqrt(sq/float64(len(s))+eps)
 }
 
+// nmCoef says which scale and bias value the channel runs of nmGroups
+// use: run ch of group g uses index (g%mod)*mul + ch*chMul.
+type nmCoef struct{ mod, mul, chMul int }
+
 // nmGroups normalizes each of the groups contiguous blocks of x (block
 // values each) by its own mean and variance, then applies scale and bias:
 // value i of block g uses coefficient index coef(g, i/chanSize) where the
 // block is made of chanSize-long channel runs.
-func nmGroups[T cvFloat](x, y []T, groups, block, chanSize int, eps float64, scale, bias []float64, coefOf func(g, ch int) int, threads int) {
-	parallel.For(groups, max(1, (1<<15)/max(block, 1)), threads, func(lo, hi int) {
-		for g := lo; g < hi; g++ {
-			xs := x[g*block : (g+1)*block]
-			ys := y[g*block : (g+1)*block]
-			mean, inv := nmStats(xs, eps)
-			for ch := 0; ch*chanSize < block; ch++ {
-				ci := coefOf(g, ch)
-				a := inv * scale[ci]
-				b := bias[ci] - mean*a
-				xr := xs[ch*chanSize : (ch+1)*chanSize]
-				yr := ys[ch*chanSize : (ch+1)*chanSize]
-				for i, v := range xr {
-					yr[i] = T(float64(v)*a + b)
-				}
+func nmGroups[T cvFloat](x, y []T, groups, block, chanSize int, eps float64, scale, bias []float64, coef nmCoef, threads int) {
+	j := takeJob[nmGroupsJob[T], T](&nmGroupsJobs)
+	*j = nmGroupsJob[T]{x: x, y: y, block: block, chanSize: chanSize, eps: eps, scale: scale, bias: bias, coef: coef}
+	parallel.Do(groups, max(1, (1<<15)/max(block, 1)), threads, j)
+	dropJob[T](&nmGroupsJobs, j)
+}
+
+// nmGroupsJob is nmGroups' loop over groups.
+type nmGroupsJob[T cvFloat] struct {
+	x, y            []T
+	block, chanSize int
+	eps             float64
+	scale, bias     []float64
+	coef            nmCoef
+}
+
+var nmGroupsJobs jobPool
+
+func (j *nmGroupsJob[T]) Range(lo, hi int) {
+	block, chanSize := j.block, j.chanSize
+	for g := lo; g < hi; g++ {
+		xs := j.x[g*block : (g+1)*block]
+		ys := j.y[g*block : (g+1)*block]
+		mean, inv := nmStats(xs, j.eps)
+		for ch := 0; ch*chanSize < block; ch++ {
+			ci := (g%j.coef.mod)*j.coef.mul + ch*j.coef.chMul
+			a := inv * j.scale[ci]
+			b := j.bias[ci] - mean*a
+			xr := xs[ch*chanSize : (ch+1)*chanSize]
+			yr := ys[ch*chanSize : (ch+1)*chanSize]
+			for i, v := range xr {
+				yr[i] = T(float64(v)*a + b)
 			}
 		}
-	})
+	}
+}
+
+// nmScaleBias reads scale and bias (inputs 1 and 2) as float64 into a
+// pooled buffer, which the caller puts back into nmScratch.
+func nmScaleBias(n *Node, in []*tensor.Tensor) (scale, bias []float64, buf *[]float64, err error) {
+	ls, lb := in[1].Len(), in[2].Len()
+	buf = nmScratch.get(ls + lb)
+	scale, bias = (*buf)[:ls], (*buf)[ls:]
+	if err := nmFloatsTo(n, in[1], "scale", scale); err != nil {
+		nmScratch.put(buf)
+		return nil, nil, nil, err
+	}
+	if err := nmFloatsTo(n, in[2], "bias", bias); err != nil {
+		nmScratch.put(buf)
+		return nil, nil, nil, err
+	}
+	return scale, bias, buf, nil
 }
 
 // buildInstanceNorm prepares InstanceNormalization (opsets 1, 6, 22): each
@@ -244,19 +314,16 @@ func buildInstanceNorm(n *Node) (Kernel, error) {
 			return nil, n.Errorf("input shape %v: need [N, C, ...]", x.Shape)
 		}
 		c := x.Shape[1]
-		scale, err := nmFloats(n, in[1], "scale")
+		scale, bias, buf, err := nmScaleBias(n, in)
 		if err != nil {
 			return nil, err
 		}
-		bias, err := nmFloats(n, in[2], "bias")
-		if err != nil {
-			return nil, err
-		}
+		defer nmScratch.put(buf)
 		if len(scale) != c || len(bias) != c {
 			return nil, n.Errorf("scale %v and bias %v must have %d values", in[1].Shape, in[2].Shape, c)
 		}
 		inner := prodInts(x.Shape[2:])
-		coef := func(g, _ int) int { return g % c }
+		coef := nmCoef{mod: c, mul: 1}
 		y, err := nmFloatRun(ctx, n, x, func(xd, yd any) error {
 			if inner == 0 {
 				return nil
@@ -272,7 +339,7 @@ func buildInstanceNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 
@@ -316,14 +383,11 @@ func buildGroupNorm(n *Node) (Kernel, error) {
 		if c%groups != 0 {
 			return nil, n.Errorf("%d channels do not split into %d groups", c, groups)
 		}
-		scale, err := nmFloats(n, in[1], "scale")
+		scale, bias, buf, err := nmScaleBias(n, in)
 		if err != nil {
 			return nil, err
 		}
-		bias, err := nmFloats(n, in[2], "bias")
-		if err != nil {
-			return nil, err
-		}
+		defer nmScratch.put(buf)
 		want := c
 		if perGroup {
 			want = groups
@@ -333,11 +397,9 @@ func buildGroupNorm(n *Node) (Kernel, error) {
 		}
 		inner := prodInts(x.Shape[2:])
 		cpg := c / groups
-		coef := func(g, ch int) int {
-			if perGroup {
-				return g % groups
-			}
-			return (g%groups)*cpg + ch
+		coef := nmCoef{mod: groups, mul: cpg, chMul: 1}
+		if perGroup {
+			coef = nmCoef{mod: groups, mul: 1}
 		}
 		y, err := nmFloatRun(ctx, n, x, func(xd, yd any) error {
 			if inner == 0 {
@@ -354,7 +416,7 @@ func buildGroupNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 
@@ -451,36 +513,52 @@ func buildLayerNorm(n *Node) (Kernel, error) {
 		}
 		outer := prodInts(x.Shape[:axis])
 		block := prodInts(x.Shape[axis:])
-		scale, err := nmFloats(n, in[1], "scale")
-		if err != nil {
+		hasBias := len(in) > 2 && in[2] != nil
+		ls, lb := in[1].Len(), 0
+		if hasBias {
+			lb = in[2].Len()
+		}
+		buf := nmScratch.get(ls + lb)
+		defer nmScratch.put(buf)
+		scale := (*buf)[:ls]
+		if err := nmFloatsTo(n, in[1], "scale", scale); err != nil {
 			return nil, err
 		}
 		if scale = nmExpand(scale, in[1].Shape, x.Shape[axis:]); scale == nil {
 			return nil, n.Errorf("scale shape %v does not broadcast to %v", in[1].Shape, x.Shape[axis:])
 		}
 		var bias []float64
-		if len(in) > 2 && in[2] != nil {
-			b, err := nmFloats(n, in[2], "bias")
-			if err != nil {
+		if hasBias {
+			b := (*buf)[ls:]
+			if err := nmFloatsTo(n, in[2], "bias", b); err != nil {
 				return nil, err
 			}
 			if bias = nmExpand(b, in[2].Shape, x.Shape[axis:]); bias == nil {
 				return nil, n.Errorf("bias shape %v does not broadcast to %v", in[2].Shape, x.Shape[axis:])
 			}
 		}
-		statShape := append([]int(nil), x.Shape...)
-		for i := axis; i < r; i++ {
-			statShape[i] = 1
-		}
 		var meanT, invT *tensor.Tensor
 		var means, invs []float32
-		if n.HasOutput(1) {
-			meanT = ctx.New(tensor.Float32, statShape...)
-			means = meanT.Data.([]float32)
-		}
-		if n.HasOutput(2) {
-			invT = ctx.New(tensor.Float32, statShape...)
-			invs = invT.Data.([]float32)
+		if n.HasOutput(1) || n.HasOutput(2) {
+			// X's shape with ones on the normalized axes, on the stack
+			// up to MaxDims dimensions.
+			var statBuf [MaxDims]int
+			statShape := statBuf[:0]
+			if r > MaxDims {
+				statShape = make([]int, 0, r)
+			}
+			statShape = append(statShape, x.Shape...)
+			for i := axis; i < r; i++ {
+				statShape[i] = 1
+			}
+			if n.HasOutput(1) {
+				meanT = ctx.New(tensor.Float32, statShape...)
+				means = meanT.Data.([]float32)
+			}
+			if n.HasOutput(2) {
+				invT = ctx.New(tensor.Float32, statShape...)
+				invs = invT.Data.([]float32)
+			}
 		}
 		y, err := nmFloatRun(ctx, n, x, func(xd, yd any) error {
 			if block == 0 {
@@ -497,31 +575,48 @@ func buildLayerNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y, meanT, invT}, nil
+		return ctx.Out(y, meanT, invT), nil
 	}), nil
 }
 
 func layerNormRows[T cvFloat](x, y []T, rows, block int, eps float64, scale, bias []float64, means, invs []float32, threads int) {
-	parallel.For(rows, max(1, (1<<15)/max(block, 1)), threads, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xs := x[r*block : (r+1)*block]
-			ys := y[r*block : (r+1)*block]
-			mean, inv := nmStats(xs, eps)
-			if means != nil {
-				means[r] = float32(mean)
-			}
-			if invs != nil {
-				invs[r] = float32(inv)
-			}
-			for i, v := range xs {
-				t := (float64(v) - mean) * inv * scale[i]
-				if bias != nil {
-					t += bias[i]
-				}
-				ys[i] = T(t)
-			}
+	j := takeJob[layerNormJob[T], T](&layerNormJobs)
+	*j = layerNormJob[T]{x: x, y: y, block: block, eps: eps, scale: scale, bias: bias, means: means, invs: invs}
+	parallel.Do(rows, max(1, (1<<15)/max(block, 1)), threads, j)
+	dropJob[T](&layerNormJobs, j)
+}
+
+// layerNormJob is layerNormRows' loop over rows.
+type layerNormJob[T cvFloat] struct {
+	x, y        []T
+	block       int
+	eps         float64
+	scale, bias []float64
+	means, invs []float32
+}
+
+var layerNormJobs jobPool
+
+func (j *layerNormJob[T]) Range(lo, hi int) {
+	block, scale, bias := j.block, j.scale, j.bias
+	for r := lo; r < hi; r++ {
+		xs := j.x[r*block : (r+1)*block]
+		ys := j.y[r*block : (r+1)*block]
+		mean, inv := nmStats(xs, j.eps)
+		if j.means != nil {
+			j.means[r] = float32(mean)
 		}
-	})
+		if j.invs != nil {
+			j.invs[r] = float32(inv)
+		}
+		for i, v := range xs {
+			t := (float64(v) - mean) * inv * scale[i]
+			if bias != nil {
+				t += bias[i]
+			}
+			ys[i] = T(t)
+		}
+	}
 }
 
 // nmSplit returns the [outer, size, inner] view of shape around axis.
@@ -570,7 +665,7 @@ func buildLpNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 
@@ -650,30 +745,47 @@ func buildLRN(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 
 func lrnT[T cvFloat](x, y []T, batch, c, inner, before, after int, coef, bias, beta float64, threads int) {
-	parallel.For(batch*c, max(1, (1<<14)/max(inner*(before+after+1), 1)), threads, func(p0, p1 int) {
-		sum := make([]float64, inner)
-		for p := p0; p < p1; p++ {
-			img, ch := p/c, p%c
-			clear(sum)
-			for k := max(0, ch-before); k <= min(c-1, ch+after); k++ {
-				src := x[(img*c+k)*inner : (img*c+k+1)*inner]
-				for i, v := range src {
-					f := float64(v)
-					sum[i] += f * f
-				}
-			}
-			xs := x[p*inner : (p+1)*inner]
-			ys := y[p*inner : (p+1)*inner]
-			for i, v := range xs {
-				ys[i] = T(float64(v) / math.Pow(bias+coef*sum[i], beta))
+	j := takeJob[lrnJob[T], T](&lrnJobs)
+	*j = lrnJob[T]{x: x, y: y, c: c, inner: inner, before: before, after: after, coef: coef, bias: bias, beta: beta}
+	parallel.Do(batch*c, max(1, (1<<14)/max(inner*(before+after+1), 1)), threads, j)
+	dropJob[T](&lrnJobs, j)
+}
+
+// lrnJob is lrnT's loop over [batch*c] planes.
+type lrnJob[T cvFloat] struct {
+	x, y                    []T
+	c, inner, before, after int
+	coef, bias, beta        float64
+}
+
+var lrnJobs jobPool
+
+func (j *lrnJob[T]) Range(p0, p1 int) {
+	x, y, c, inner := j.x, j.y, j.c, j.inner
+	buf := nmScratch.get(inner)
+	defer nmScratch.put(buf)
+	sum := *buf
+	for p := p0; p < p1; p++ {
+		img, ch := p/c, p%c
+		clear(sum)
+		for k := max(0, ch-j.before); k <= min(c-1, ch+j.after); k++ {
+			src := x[(img*c+k)*inner : (img*c+k+1)*inner]
+			for i, v := range src {
+				f := float64(v)
+				sum[i] += f * f
 			}
 		}
-	})
+		xs := x[p*inner : (p+1)*inner]
+		ys := y[p*inner : (p+1)*inner]
+		for i, v := range xs {
+			ys[i] = T(float64(v) / math.Pow(j.bias+j.coef*sum[i], j.beta))
+		}
+	}
 }
 
 // buildMVN prepares MeanVarianceNormalization (opsets 9, 13):
@@ -714,7 +826,7 @@ func buildMVN(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
 

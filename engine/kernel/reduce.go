@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -66,6 +68,70 @@ type redConfig struct {
 	axesInput bool    // axes come from input 1
 	hasConst  bool
 	boolOK    bool
+
+	plan atomic.Pointer[redPlan] // of the last input shape and axes seen
+}
+
+// redPlan is a reduction's geometry for one input shape and set of axes,
+// kept so that runs on the same shape allocate nothing for it. It is
+// read-only once made.
+type redPlan struct {
+	xShape   []int
+	axes     []int64
+	noop     bool // no axes with noop_with_empty_axes: element by element
+	outShape []int
+	dims     []int // merged dimensions (see redMerge)
+	red      []bool
+	count    int // elements reduced into each output
+}
+
+// planFor returns the plan for input shape and axes, from the last one
+// made when they match.
+func (c *redConfig) planFor(shape []int, axes []int64) (*redPlan, error) {
+	if p := c.plan.Load(); p != nil && equalShapes(p.xShape, shape) && slices.Equal(p.axes, axes) {
+		return p, nil
+	}
+	rank := len(shape)
+	p := &redPlan{xShape: append([]int(nil), shape...), axes: append([]int64(nil), axes...)}
+	reduced := make([]bool, rank)
+	if len(axes) == 0 {
+		if c.noop {
+			p.noop = true
+		} else {
+			for i := range reduced {
+				reduced[i] = true
+			}
+		}
+	} else {
+		for _, a := range axes {
+			ax, err := redAxis(a, rank)
+			if err != nil {
+				return nil, err
+			}
+			if reduced[ax] {
+				return nil, fmt.Errorf("axis %d repeated in %v", a, axes)
+			}
+			reduced[ax] = true
+		}
+	}
+	p.outShape = []int{}
+	for i, d := range shape {
+		switch {
+		case !reduced[i]:
+			p.outShape = append(p.outShape, d)
+		case c.keepDims:
+			p.outShape = append(p.outShape, 1)
+		}
+	}
+	p.dims, p.red = redMerge(shape, reduced)
+	p.count = 1
+	for i, d := range shape {
+		if reduced[i] {
+			p.count *= d
+		}
+	}
+	c.plan.Store(p)
+	return p, nil
 }
 
 // buildReduce prepares ReduceSum, ReduceMean, ReduceMax, ReduceMin,
@@ -131,28 +197,24 @@ func (c *redConfig) run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 		}
 		axes = ax
 	}
-	rank := len(x.Shape)
-	reduced := make([]bool, rank)
-	if len(axes) == 0 {
-		if c.noop {
-			return c.elementwise(ctx, x)
-		}
-		for i := range reduced {
-			reduced[i] = true
-		}
-	} else {
-		for _, a := range axes {
-			ax, err := redAxis(a, rank)
-			if err != nil {
-				return nil, fmt.Errorf("kernel: %s: %w", c.name, err)
-			}
-			if reduced[ax] {
-				return nil, fmt.Errorf("kernel: %s: axis %d repeated in %v", c.name, a, axes)
-			}
-			reduced[ax] = true
+	p, err := c.planFor(x.Shape, axes)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %s: %w", c.name, err)
+	}
+	if p.noop {
+		switch c.kind {
+		case redSum, redMean, redMax, redMin, redProd:
+			// Every element is reduced on its own, which leaves it
+			// unchanged except for the element transforms of L1, L2,
+			// SumSquare, LogSum and LogSumExp.
+			return ctx.Out(x), nil
 		}
 	}
-	return c.reduce(ctx, x, reduced)
+	out, err := c.reduce(ctx, x, p)
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Out(out), nil
 }
 
 // redAxis normalizes a possibly negative axis of a rank-r tensor.
@@ -166,38 +228,9 @@ func redAxis(a int64, r int) (int, error) {
 	return int(a), nil
 }
 
-// elementwise handles noop_with_empty_axes with no axes: every element is
-// reduced on its own, which leaves it unchanged except for the element
-// transforms of L1, L2, SumSquare, LogSum and LogSumExp.
-func (c *redConfig) elementwise(ctx *Ctx, x *tensor.Tensor) ([]*tensor.Tensor, error) {
-	switch c.kind {
-	case redSum, redMean, redMax, redMin, redProd:
-		return []*tensor.Tensor{x}, nil
-	}
-	return c.reduce(ctx, x, make([]bool, len(x.Shape)))
-}
-
-// reduce reduces x over the axes flagged in reduced.
-func (c *redConfig) reduce(ctx *Ctx, x *tensor.Tensor, reduced []bool) ([]*tensor.Tensor, error) {
-	var outShape []int
-	for i, d := range x.Shape {
-		switch {
-		case !reduced[i]:
-			outShape = append(outShape, d)
-		case c.keepDims:
-			outShape = append(outShape, 1)
-		}
-	}
-	if outShape == nil {
-		outShape = []int{}
-	}
-	dims, red := redMerge(x.Shape, reduced)
-	count := 1
-	for i, d := range x.Shape {
-		if reduced[i] {
-			count *= d
-		}
-	}
+// reduce reduces x as the plan p says.
+func (c *redConfig) reduce(ctx *Ctx, x *tensor.Tensor, p *redPlan) (*tensor.Tensor, error) {
+	outShape, dims, red, count := p.outShape, p.dims, p.red, p.count
 	switch x.DType {
 	case tensor.Float16, tensor.BFloat16:
 		x32, err := tensor.Convert(x, tensor.Float32)
@@ -210,7 +243,7 @@ func (c *redConfig) reduce(ctx *Ctx, x *tensor.Tensor, reduced []bool) ([]*tenso
 		if err != nil {
 			return nil, fmt.Errorf("kernel: %s: %w", c.name, err)
 		}
-		return []*tensor.Tensor{o}, nil
+		return o, nil
 	}
 	out := ctx.New(x.DType, outShape...)
 	switch xs := x.Data.(type) {
@@ -242,7 +275,7 @@ func (c *redConfig) reduce(ctx *Ctx, x *tensor.Tensor, reduced []bool) ([]*tenso
 	default:
 		return nil, fmt.Errorf("kernel: %s: %v input: %w", c.name, x.DType, ErrUnsupported)
 	}
-	return []*tensor.Tensor{out}, nil
+	return out, nil
 }
 
 // redMerge drops size-1 dimensions and merges neighbouring dimensions that
@@ -279,8 +312,15 @@ func redMerge(shape []int, reduced []bool) (dims []int, red []bool) {
 func redRows(dims []int, red []bool, row func(inOff, outOff int)) {
 	last := len(dims) - 1
 	inner := dims[last]
-	// Output strides of the outer dimensions (0 for reduced ones).
-	ostr := make([]int, last)
+	// Output strides of the outer dimensions (0 for reduced ones), and the
+	// index digits, on the stack up to MaxDims dimensions.
+	var ostrBuf, idxBuf [MaxDims]int
+	var ostr, idx []int
+	if last <= MaxDims {
+		ostr, idx = ostrBuf[:last], idxBuf[:last]
+	} else {
+		ostr, idx = make([]int, last), make([]int, last)
+	}
 	s := 1
 	if !red[last] {
 		s = inner
@@ -296,7 +336,6 @@ func redRows(dims []int, red []bool, row func(inOff, outOff int)) {
 	for _, d := range dims[:last] {
 		rows *= d
 	}
-	idx := make([]int, last)
 	outOff := 0
 	for r := 0; r < rows; r++ {
 		row(r*inner, outOff)
@@ -314,7 +353,9 @@ func redRows(dims []int, red []bool, row func(inOff, outOff int)) {
 
 // redFloat reduces a float tensor with float64 accumulators.
 func redFloat[T float32 | float64](ctx *Ctx, kind redKind, x, out []T, dims []int, red []bool, count int) {
-	acc := make([]float64, len(out))
+	accBuf := redScratch.get(len(out))
+	defer redScratch.put(accBuf)
+	acc := *accBuf
 	var init float64
 	switch kind {
 	case redProd:
@@ -333,7 +374,9 @@ func redFloat[T float32 | float64](ctx *Ctx, kind redKind, x, out []T, dims []in
 		if kind == redLogSumExp {
 			// First pass: the maxima, used as shifts; second: sum exp(x-shift).
 			redFloatPass(ctx, redMax, x, acc, dims, red)
-			shift := make([]float64, len(acc))
+			shiftBuf := redScratch.get(len(acc))
+			defer redScratch.put(shiftBuf)
+			shift := *shiftBuf
 			for i, m := range acc {
 				if !math.IsInf(m, 0) && !math.IsNaN(m) {
 					shift[i] = m
@@ -400,11 +443,10 @@ func redFloatPass[T float32 | float64](ctx *Ctx, kind redKind, x []T, acc []floa
 		// above, rows map one to one to outputs and are shared among
 		// threads.
 		if len(dims) == 2 && !red[0] {
-			parallel.For(dims[0], 1+32768/(inner+1), threads, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					acc[r] = redFloatRow(kind, x[r*inner:(r+1)*inner], acc[r])
-				}
-			})
+			j := takeJob[redFloatJob[T], T](&redFloatJobs)
+			*j = redFloatJob[T]{kind: kind, x: x, acc: acc, dims: dims, red: red}
+			parallel.Do(dims[0], 1+32768/(inner+1), threads, j)
+			dropJob[T](&redFloatJobs, j)
 			return
 		}
 		redRows(dims, red, func(in, o int) { acc[o] = redFloatRow(kind, x[in:in+inner], acc[o]) })
@@ -413,10 +455,40 @@ func redFloatPass[T float32 | float64](ctx *Ctx, kind redKind, x []T, acc []floa
 	// Rows accumulate element-wise into the outputs; threads take ranges
 	// of columns.
 	rows := len(x) / inner
-	parallel.For(inner, 1+32768/(rows+1), threads, func(lo, hi int) {
-		redRows(dims, red, func(in, o int) {
-			redFloatVec(kind, x[in+lo:in+hi], acc[o+lo:o+hi])
-		})
+	j := takeJob[redFloatJob[T], T](&redFloatJobs)
+	*j = redFloatJob[T]{kind: kind, x: x, acc: acc, dims: dims, red: red, cols: true}
+	parallel.Do(inner, 1+32768/(rows+1), threads, j)
+	dropJob[T](&redFloatJobs, j)
+}
+
+// redFloatJob is redFloatPass's parallel loop: over the rows of a
+// [kept, reduced] input, or with cols over ranges of the kept innermost
+// columns.
+type redFloatJob[T float32 | float64] struct {
+	kind redKind
+	x    []T
+	acc  []float64
+	dims []int
+	red  []bool
+	cols bool
+}
+
+var redFloatJobs jobPool
+
+// redScratch recycles the float64 accumulators of the reductions.
+var redScratch f64Pool
+
+func (j *redFloatJob[T]) Range(lo, hi int) {
+	kind, x, acc := j.kind, j.x, j.acc
+	inner := j.dims[len(j.dims)-1]
+	if !j.cols {
+		for r := lo; r < hi; r++ {
+			acc[r] = redFloatRow(kind, x[r*inner:(r+1)*inner], acc[r])
+		}
+		return
+	}
+	redRows(j.dims, j.red, func(in, o int) {
+		redFloatVec(kind, x[in+lo:in+hi], acc[o+lo:o+hi])
 	})
 }
 

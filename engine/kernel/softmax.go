@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
@@ -72,13 +73,13 @@ func buildSoftmax(n *Node, kind smxKind) (Kernel, error) {
 		}
 		switch xs := x.Data.(type) {
 		case []float32:
-			out := ctx.New(x.DType, x.Shape...)
+			out := ctx.NewUninit(x.DType, x.Shape...) // every value is written
 			smxRun(ctx, kind, xs, out.Data.([]float32), outer, size, inner)
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		case []float64:
-			out := ctx.New(x.DType, x.Shape...)
+			out := ctx.NewUninit(x.DType, x.Shape...) // every value is written
 			smxRun(ctx, kind, xs, out.Data.([]float64), outer, size, inner)
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		case []tensor.F16, []tensor.BF16:
 			f, err := tensor.Float32s(x)
 			if err != nil {
@@ -90,7 +91,7 @@ func buildSoftmax(n *Node, kind smxKind) (Kernel, error) {
 			if err != nil {
 				return nil, fmt.Errorf("kernel: %s: %w", name, err)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}
 		return nil, fmt.Errorf("kernel: %s: %v input: %w", name, x.DType, ErrUnsupported)
 	}), nil
@@ -105,30 +106,78 @@ func smxRun[T float32 | float64](ctx *Ctx, kind smxKind, x, y []T, outer, size, 
 	}
 	threads := redThreads(ctx)
 	block := size * inner
+	j := takeJob[smxJob[T], T](&smxJobs)
+	*j = smxJob[T]{kind: kind, x: x, y: y, size: size, inner: inner}
 	if inner > 1 && outer < threads {
+		j.cols = true
 		for o := 0; o < outer; o++ {
-			xs, ys := x[o*block:(o+1)*block], y[o*block:(o+1)*block]
-			parallel.For(inner, 1+8192/size, threads, func(lo, hi int) {
-				smxStrided(kind, xs, ys, size, inner, lo, hi, make([]float64, 2*(hi-lo)))
-			})
+			j.x, j.y = x[o*block:(o+1)*block], y[o*block:(o+1)*block]
+			parallel.Do(inner, 1+8192/size, threads, j)
 		}
+	} else {
+		parallel.Do(outer, 1+16384/block, threads, j)
+	}
+	dropJob[T](&smxJobs, j)
+}
+
+// smxJob normalizes blocks [lo, hi) of x into y, or, with cols, columns
+// [lo, hi) of the single block x.
+type smxJob[T float32 | float64] struct {
+	kind        smxKind
+	x, y        []T
+	size, inner int
+	cols        bool
+}
+
+var smxJobs jobPool
+
+// smxWork recycles the float64 scratch of strided softmaxes.
+var smxWork f64Pool
+
+func (j *smxJob[T]) Range(lo, hi int) {
+	size, inner := j.size, j.inner
+	if j.cols {
+		w := smxWork.get(2 * (hi - lo))
+		smxStrided(j.kind, j.x, j.y, size, inner, lo, hi, *w)
+		smxWork.put(w)
 		return
 	}
-	parallel.For(outer, 1+16384/block, threads, func(lo, hi int) {
-		var work []float64
-		if inner > 1 {
-			work = make([]float64, 2*inner)
+	block := size * inner
+	var w *[]float64
+	if inner > 1 {
+		w = smxWork.get(2 * inner)
+	}
+	for o := lo; o < hi; o++ {
+		xs, ys := j.x[o*block:(o+1)*block], j.y[o*block:(o+1)*block]
+		if inner == 1 {
+			smxRow(j.kind, xs, ys)
+		} else {
+			smxStrided(j.kind, xs, ys, size, inner, 0, inner, *w)
 		}
-		for o := lo; o < hi; o++ {
-			xs, ys := x[o*block:(o+1)*block], y[o*block:(o+1)*block]
-			if inner == 1 {
-				smxRow(kind, xs, ys)
-			} else {
-				smxStrided(kind, xs, ys, size, inner, 0, inner, work)
-			}
-		}
-	})
+	}
+	if w != nil {
+		smxWork.put(w)
+	}
 }
+
+// f64Pool recycles float64 scratch buffers, kept by pointer so that
+// putting one back allocates nothing.
+type f64Pool struct{ p sync.Pool }
+
+// get returns a buffer of n values (their contents unspecified).
+func (p *f64Pool) get(n int) *[]float64 {
+	b, _ := p.p.Get().(*[]float64)
+	if b == nil {
+		b = new([]float64)
+	}
+	if cap(*b) < n {
+		*b = make([]float64, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+func (p *f64Pool) put(b *[]float64) { p.p.Put(b) }
 
 // smxIsF32 reports whether T is float32, whose exponentials use smxExp.
 func smxIsF32[T float32 | float64]() bool {

@@ -69,10 +69,16 @@ func buildTopK(n *Node) (Kernel, error) {
 		if k > int64(size) {
 			return nil, fmt.Errorf("kernel: TopK: k=%d exceeds axis %d of %v", k, axis, x.Shape)
 		}
-		shape := append([]int(nil), x.Shape...)
+		// The output shape, on the stack up to MaxDims dimensions.
+		var shapeBuf [MaxDims]int
+		shape := shapeBuf[:0]
+		if len(x.Shape) > MaxDims {
+			shape = make([]int, 0, len(x.Shape))
+		}
+		shape = append(shape, x.Shape...)
 		shape[ax] = int(k)
-		vals := ctx.New(x.DType, shape...)
-		idx := ctx.New(tensor.Int64, shape...)
+		vals := ctx.NewUninit(x.DType, shape...) // every position is written
+		idx := ctx.NewUninit(tensor.Int64, shape...)
 		ix := idx.Data.([]int64)
 		big := largest != 0
 		ki := int(k)
@@ -124,7 +130,7 @@ func buildTopK(n *Node) (Kernel, error) {
 		default:
 			return nil, fmt.Errorf("kernel: TopK: %v input: %w", x.DType, ErrUnsupported)
 		}
-		return []*tensor.Tensor{vals, idx}, nil
+		return ctx.Out(vals, idx), nil
 	}), nil
 }
 
@@ -182,6 +188,15 @@ func (h *topkHeap[T]) Pop() any {
 	return last
 }
 
+// topkState is topkSelect's scratch: the candidates of one slice and the
+// heap.
+type topkState[T argmNumber] struct {
+	all []topkEntry[T]
+	h   topkHeap[T]
+}
+
+var topkStates jobPool
+
 // topkSelect writes into idx, viewed as [outer, k, inner], the positions of
 // the k first-ranked elements of each slice of x, viewed as
 // [outer, size, inner], in rank order.
@@ -195,8 +210,15 @@ func topkSelect[T argmNumber](x []T, idx []int64, outer, size, inner, k int, lar
 		}
 		return 1
 	}
-	all := make([]topkEntry[T], size)
-	h := &topkHeap[T]{e: make([]topkEntry[T], 0, k), largest: largest}
+	// The candidates and the heap, recycled between runs.
+	st := takeJob[topkState[T], T](&topkStates)
+	defer topkStates.p[kindOf[T]()].Put(st)
+	if cap(st.all) < size {
+		st.all = make([]topkEntry[T], size)
+	}
+	all := st.all[:size]
+	h := &st.h
+	h.e, h.largest = h.e[:0], largest
 	useHeap := k*8 < size
 	for o := 0; o < outer; o++ {
 		for in := 0; in < inner; in++ {

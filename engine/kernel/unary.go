@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"math"
+	"sync"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -134,7 +135,7 @@ func buildUnary(op unaryOp, attrs func(n *Node, p *unaryParams) error) Builder {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 }
@@ -189,15 +190,27 @@ func runUnary(ctx *Ctx, n *Node, p *unaryParams, x *tensor.Tensor) (*tensor.Tens
 
 func unaryFloatT[T floatElem](ctx *Ctx, p *unaryParams, grain int, x *tensor.Tensor, d []T) *tensor.Tensor {
 	out := ctx.NewUninit(x.DType, x.Shape...) // every value is written
-	o := out.Data.([]T)
-	parallel.For(len(d), grain, ctx.Threads, func(lo, hi int) {
-		if p.op >= uRelu {
-			activationLoop(p, o[lo:hi], d[lo:hi])
-		} else {
-			mathLoop(p.op, o[lo:hi], d[lo:hi])
-		}
-	})
+	j := takeJob[unaryJob[T], T](&unaryJobs)
+	*j = unaryJob[T]{p: p, o: out.Data.([]T), x: d}
+	parallel.Do(len(d), grain, ctx.Threads, j)
+	dropJob[T](&unaryJobs, j)
 	return out
+}
+
+// unaryJob applies a unary operation to a flat slice (a parallel.Do job).
+type unaryJob[T floatElem] struct {
+	p    *unaryParams
+	o, x []T
+}
+
+var unaryJobs jobPool
+
+func (j *unaryJob[T]) Range(lo, hi int) {
+	if j.p.op >= uRelu {
+		activationLoop(j.p, j.o[lo:hi], j.x[lo:hi])
+	} else {
+		mathLoop(j.p.op, j.o[lo:hi], j.x[lo:hi])
+	}
 }
 
 // mathLoop computes o[i] = op(x[i]) for the math functions.
@@ -387,16 +400,11 @@ func buildClip(n *Node) (Kernel, error) {
 			attrHi, hasHi = float64(f), true
 		}
 	}
-	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := checkInputs(n, in, 1); err != nil {
-			return nil, err
-		}
-		x := in[0]
-		var lo, hi *tensor.Tensor
-		if n.Opset < 11 {
-			if !x.DType.IsFloat() {
-				return nil, unsupportedType(n, x.DType)
-			}
+	// The attribute bounds converted to each float type, made once.
+	var attrBounds [4][2]*tensor.Tensor
+	if n.Opset < 11 {
+		for i, dt := range clipFloatTypes {
+			var lo, hi *tensor.Tensor
 			if hasLo {
 				lo = tensor.Scalar(attrLo)
 			}
@@ -404,32 +412,66 @@ func buildClip(n *Node) (Kernel, error) {
 				hi = tensor.Scalar(attrHi)
 			}
 			var err error
-			if lo, hi, err = convertBounds(n, x.DType, lo, hi); err != nil {
+			if lo, hi, err = convertBounds(n, dt, lo, hi); err != nil {
 				return nil, err
 			}
-		} else {
-			for i, b := range []**tensor.Tensor{&lo, &hi} {
-				if len(in) > i+1 && in[i+1] != nil {
-					t := in[i+1]
-					if err := t.Check(); err != nil {
-						return nil, n.Errorf("input %d: %w", i+1, err)
-					}
-					if t.Len() != 1 {
-						return nil, n.Errorf("bound %d has shape %v, want a scalar", i+1, t.Shape)
-					}
-					if t.DType != x.DType {
-						return nil, n.Errorf("bound %d is %v but the input is %v", i+1, t.DType, x.DType)
-					}
-					*b = t
+			attrBounds[i] = [2]*tensor.Tensor{lo, hi}
+		}
+	}
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := checkInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		var lo, hi *tensor.Tensor
+		if n.Opset < 11 {
+			i := -1
+			for k, dt := range clipFloatTypes {
+				if x.DType == dt {
+					i = k
 				}
+			}
+			if i < 0 {
+				return nil, unsupportedType(n, x.DType)
+			}
+			lo, hi = attrBounds[i][0], attrBounds[i][1]
+		} else {
+			var err error
+			if lo, err = clipBound(n, in, 1, x.DType); err != nil {
+				return nil, err
+			}
+			if hi, err = clipBound(n, in, 2, x.DType); err != nil {
+				return nil, err
 			}
 		}
 		out, err := clip(ctx, n, x, lo, hi)
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
+}
+
+// clipFloatTypes are the types Clip accepts before opset 11.
+var clipFloatTypes = [4]tensor.DataType{tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16}
+
+// clipBound returns Clip's bound input i (nil when absent), checked to be
+// a scalar of type dt.
+func clipBound(n *Node, in []*tensor.Tensor, i int, dt tensor.DataType) (*tensor.Tensor, error) {
+	if len(in) <= i || in[i] == nil {
+		return nil, nil
+	}
+	t := in[i]
+	if err := t.Check(); err != nil {
+		return nil, n.Errorf("input %d: %w", i, err)
+	}
+	if t.Len() != 1 {
+		return nil, n.Errorf("bound %d has shape %v, want a scalar", i, t.Shape)
+	}
+	if t.DType != dt {
+		return nil, n.Errorf("bound %d is %v but the input is %v", i, t.DType, dt)
+	}
+	return t, nil
 }
 
 // convertBounds converts the float64 attribute bounds to the input's type.
@@ -491,7 +533,7 @@ func clip(ctx *Ctx, n *Node, x, lo, hi *tensor.Tensor) (*tensor.Tensor, error) {
 // clipT clamps d to [lo, hi]; a nil bound is absent. The lower bound is
 // applied first, so min > max yields max everywhere.
 func clipT[T numElem](ctx *Ctx, x *tensor.Tensor, d []T, lo, hi *tensor.Tensor) *tensor.Tensor {
-	out := ctx.New(x.DType, x.Shape...)
+	out := ctx.NewUninit(x.DType, x.Shape...) // every position is written
 	o := out.Data.([]T)
 	var l, h T
 	hasLo, hasHi := lo != nil, hi != nil
@@ -501,53 +543,84 @@ func clipT[T numElem](ctx *Ctx, x *tensor.Tensor, d []T, lo, hi *tensor.Tensor) 
 	if hasHi {
 		h = hi.Data.([]T)[0]
 	}
-	if of, ok := any(o).([]float32); ok {
+	if of, ok := out.Data.([]float32); ok {
 		// float32: the vector clamp, with the same comparisons.
 		lf, hf := float32(math.Inf(-1)), float32(math.Inf(1))
 		if hasLo {
-			lf = any(l).(float32)
+			lf = lo.Data.([]float32)[0]
 		}
 		if hasHi {
-			hf = any(h).(float32)
+			hf = hi.Data.([]float32)[0]
 		}
-		df := any(d).([]float32)
-		parallel.For(len(d), grainCheap, ctx.Threads, func(a, b int) {
-			copy(of[a:b], df[a:b])
-			gemm.BiasClamp(of[a:b], false, 0, true, lf, hf)
-		})
+		j, _ := clipF32Jobs.Get().(*clipF32Job)
+		if j == nil {
+			j = new(clipF32Job)
+		}
+		*j = clipF32Job{o: of, x: x.Data.([]float32), lo: lf, hi: hf}
+		parallel.Do(len(d), grainCheap, ctx.Threads, j)
+		*j = clipF32Job{}
+		clipF32Jobs.Put(j)
 		return out
 	}
-	parallel.For(len(d), grainCheap, ctx.Threads, func(a, b int) {
-		src, dst := d[a:b], o[a:b]
-		dst = dst[:len(src)]
-		switch {
-		case hasLo && hasHi:
-			for i, v := range src {
-				if v < l {
-					v = l
-				}
-				if v > h {
-					v = h
-				}
-				dst[i] = v
-			}
-		case hasLo:
-			for i, v := range src {
-				if v < l {
-					v = l
-				}
-				dst[i] = v
-			}
-		case hasHi:
-			for i, v := range src {
-				if v > h {
-					v = h
-				}
-				dst[i] = v
-			}
-		default:
-			copy(dst, src)
-		}
-	})
+	j := takeJob[clipJob[T], T](&clipJobs)
+	*j = clipJob[T]{o: o, x: d, lo: l, hi: h, hasLo: hasLo, hasHi: hasHi}
+	parallel.Do(len(d), grainCheap, ctx.Threads, j)
+	dropJob[T](&clipJobs, j)
 	return out
+}
+
+// clipF32Job clamps float32 values with the vector clamp.
+type clipF32Job struct {
+	o, x   []float32
+	lo, hi float32
+}
+
+var clipF32Jobs sync.Pool
+
+func (j *clipF32Job) Range(a, b int) {
+	copy(j.o[a:b], j.x[a:b])
+	gemm.BiasClamp(j.o[a:b], false, 0, true, j.lo, j.hi)
+}
+
+// clipJob clamps values of the other numeric types.
+type clipJob[T numElem] struct {
+	o, x         []T
+	lo, hi       T
+	hasLo, hasHi bool
+}
+
+var clipJobs jobPool
+
+func (j *clipJob[T]) Range(a, b int) {
+	src, dst := j.x[a:b], j.o[a:b]
+	dst = dst[:len(src)]
+	l, h := j.lo, j.hi
+	switch {
+	case j.hasLo && j.hasHi:
+		for i, v := range src {
+			if v < l {
+				v = l
+			}
+			if v > h {
+				v = h
+			}
+			dst[i] = v
+		}
+	case j.hasLo:
+		for i, v := range src {
+			if v < l {
+				v = l
+			}
+			dst[i] = v
+		}
+	case j.hasHi:
+		for i, v := range src {
+			if v > h {
+				v = h
+			}
+			dst[i] = v
+		}
+	default:
+		copy(dst, src)
+	}
 }
