@@ -126,10 +126,16 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 		panel := dst[(s/MR)*kc*MR : (s/MR+1)*kc*MR]
 		rows := min(MR, mc-s)
 		if !trans {
-			for i := 0; i < rows; i++ {
-				row := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kc]
-				for p, v := range row {
-					panel[p*MR+i] = v
+			done := 0
+			if rows == MR && packA6Asm != nil {
+				done = packA6Asm(panel, a[(i0+s)*lda+p0:], lda, kc)
+			}
+			if done < kc {
+				for i := 0; i < rows; i++ {
+					row := a[(i0+s+i)*lda+p0+done : (i0+s+i)*lda+p0+kc]
+					for p, v := range row {
+						panel[(done+p)*MR+i] = v
+					}
 				}
 			}
 		} else {
@@ -152,9 +158,10 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 	for s := 0; s < nc; s += NR {
 		panel := dst[(s/NR)*kc*NR : (s/NR+1)*kc*NR]
 		cols := min(NR, nc-s)
-		if !trans && cols == NR {
-			// Whole panels: fixed-size copies, which compile to vector moves
-			// rather than a call per row.
+		if !trans && cols == NR && packB16Asm != nil {
+			packB16Asm(panel, b[p0*ldb+j0+s:], ldb, kc)
+		} else if !trans && cols == NR {
+			// Whole panels: fixed-size copies.
 			for p := 0; p < kc; p++ {
 				off := (p0+p)*ldb + j0 + s
 				*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(b[off : off+NR])
@@ -179,6 +186,16 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 		}
 	}
 }
+
+// packA6Asm, when set, packs the first columns of 6 rows of a
+// non-transposed A (row i at src[i*lda:]) into an A panel, in blocks of 8
+// columns, and returns how many columns it packed (kc rounded down to a
+// multiple of 8). packB16Asm, when set, packs a whole 16-column panel of a
+// non-transposed B (row p at src[p*ldb:]).
+var (
+	packA6Asm  func(dst, src []float32, lda, kc int) int
+	packB16Asm func(dst, src []float32, ldb, kc int)
+)
 
 // checkOperand verifies that x holds op(X), a rows x cols matrix.
 func checkOperand(name string, trans bool, rows, cols int, x []float32, ld int) error {

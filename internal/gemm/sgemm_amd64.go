@@ -229,3 +229,36 @@ func init() {
 		}
 	}
 }
+
+// packA6 and packB16 are the packers of whole A panels (6 rows, 8-column
+// blocks) and whole B panels (16 columns) of non-transposed operands
+// (sgemm_amd64.s).
+//
+//go:noescape
+func packA6(dst, src *float32, lda, blocks int)
+
+//go:noescape
+func packB16(dst, src *float32, ldb, kc int)
+
+func init() {
+	if hasAVX2FMA {
+		packA6Asm = func(dst, src []float32, lda, kc int) int {
+			blocks := kc / 8
+			if blocks == 0 {
+				return 0
+			}
+			_ = dst[blocks*8*MR-1]
+			_ = src[(MR-1)*lda+blocks*8-1]
+			packA6(&dst[0], &src[0], lda, blocks)
+			return blocks * 8
+		}
+		packB16Asm = func(dst, src []float32, ldb, kc int) {
+			if kc <= 0 {
+				return
+			}
+			_ = dst[kc*NR-1]
+			_ = src[(kc-1)*ldb+NR-1]
+			packB16(&dst[0], &src[0], ldb, kc)
+		}
+	}
+}
