@@ -631,7 +631,12 @@ func (g *job) tile(ws *workspace, t int) {
 	mt := min(g.mc, g.m-i0)
 	nc := min(g.nc, g.n-j0)
 	c := g.c[bi*g.strideC+i0*g.ldc+j0:]
-	if !g.fused() {
+	direct := g.pb == nil && !g.transB && mt <= directB &&
+		(g.boff == nil && microKernelB != nil || g.boff != nil && microKernelI != nil)
+	// With beta 0, the packed path's first K slice overwrites C instead of
+	// adding to a cleared C.
+	overwrite := g.beta == 0 && !g.fused() && !direct
+	if !g.fused() && !overwrite {
 		scale(c, g.ldc, mt, nc, g.beta)
 	}
 
@@ -644,8 +649,6 @@ func (g *job) tile(ws *workspace, t int) {
 		b = g.b[bi*g.strideB:]
 		ws.b = grow(ws.b, roundUp(g.nc, NR)*KC)
 	}
-	direct := g.pb == nil && !g.transB && mt <= directB &&
-		(g.boff == nil && microKernelB != nil || g.boff != nil && microKernelI != nil)
 	for p0 := 0; p0 < g.k; p0 += KC {
 		kc := min(KC, g.k-p0)
 		if direct {
@@ -675,13 +678,27 @@ func (g *job) tile(ws *workspace, t int) {
 			}
 			cb := c[ic*g.ldc:]
 			first, last := p0 == 0, p0+kc == g.k
+			clearFirst := overwrite && first
 			for jr := 0; jr < nc; jr += NR {
 				nv := min(NR, nc-jr)
 				bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
-				for ir := 0; ir < mc; ir += MR {
+				ir := 0
+				if microKernelCol != nil && !g.fused() && nv == NR && mc >= MR {
+					// The whole panels of the column in one call.
+					full := mc / MR
+					microKernelCol(kc, ap, bPanel, cb[jr:], g.ldc, g.alpha, !clearFirst, full)
+					ir = full * MR
+				}
+				for ; ir < mc; ir += MR {
 					mv := min(MR, mc-ir)
 					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
-					g.block(ws, blockB{kind: bPacked, b: bPanel}, kc, aPanel, cb[ir*g.ldc+jr:], i0+ic+ir, mv, nv, first, last)
+					cc := cb[ir*g.ldc+jr:]
+					if clearFirst {
+						for i := 0; i < mv; i++ {
+							clear(cc[i*g.ldc : i*g.ldc+nv])
+						}
+					}
+					g.block(ws, blockB{kind: bPacked, b: bPanel}, kc, aPanel, cc, i0+ic+ir, mv, nv, first, last)
 				}
 			}
 			if g.ep != nil && !g.fused() && last {
@@ -1169,6 +1186,13 @@ var microKernelI func(kc int, a, b []float32, offs []int, c []float32, ldc int, 
 // blocks, which matters when K is short and a call costs as much as its
 // arithmetic.
 var microKernelRow func(kc int, a, b []float32, ldb int, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp, panels int)
+
+// microKernelCol, when set, runs the packed kernel (no epilogue) on panels
+// full MR x NR blocks one above the other: the A panels follow each other
+// in a (kc*MR values apart), all share the B panel b, and block q goes to
+// c[q*MR*ldc:]. With load false it overwrites C with alpha times the
+// product (as adding it to a cleared C would) instead of adding to it.
+var microKernelCol func(kc int, a, b, c []float32, ldc int, alpha float32, load bool, panels int)
 
 // rowKC bounds kc*nc (values of B a row of blocks sweeps) for which a tile
 // goes through microKernelRow: that much of B must stay in the L2 cache

@@ -262,3 +262,31 @@ func init() {
 		}
 	}
 }
+
+// sgemmKernel6x16M runs the packed kernel on panels consecutive 6-row
+// blocks sharing one B panel, adding to C or (load 0) overwriting it
+// (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16M(kc int, a, b, c *float32, ldc int, alpha float32, load int, panels int)
+
+func init() {
+	if hasAVX2FMA {
+		microKernelCol = microKernelColAVX2
+	}
+}
+
+// microKernelColAVX2 checks the bounds sgemmKernel6x16M relies on.
+func microKernelColAVX2(kc int, a, b, c []float32, ldc int, alpha float32, load bool, panels int) {
+	if kc <= 0 || panels <= 0 {
+		return
+	}
+	_ = a[panels*kc*MR-1]
+	_ = b[kc*NR-1]
+	_ = c[(panels*MR-1)*ldc+NR-1]
+	l := 0
+	if load {
+		l = 1
+	}
+	sgemmKernel6x16M(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, l, panels)
+}

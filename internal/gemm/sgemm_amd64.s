@@ -64,6 +64,18 @@
 	VMOVUPS     Y13, 32(DX); \
 	ADDQ        R8, DX
 
+// Stores alpha (in Y14) times one accumulator row (lo, hi) to the 16
+// floats at DX, overwriting them (computed as alpha*acc + 0, exactly what
+// SROW gives on a cleared C), then moves DX to the next row of C.
+#define SZROW(lo, hi) \
+	VXORPS      Y12, Y12, Y12; \
+	VXORPS      Y13, Y13, Y13; \
+	VFMADD231PS Y14, lo, Y12; \
+	VFMADD231PS Y14, hi, Y13; \
+	VMOVUPS     Y12, (DX); \
+	VMOVUPS     Y13, 32(DX); \
+	ADDQ        R8, DX
+
 // Finishing a full block (a kernelEp at R10: bias[8] at 0, lo at 32, hi
 // at 36, flags at 40; Y14 = lo, Y15 = hi): per row, optionally add C's
 // values (L) and the row's bias (B), clamp to [lo, hi] with the value as
@@ -214,6 +226,95 @@ pstore:
 	SROW(Y10, Y11)
 
 pdone:
+	VZEROUPPER
+	RET
+
+// func sgemmKernel6x16M(kc int, a, b, c *float32, ldc int, alpha float32, load int, panels int)
+//
+// sgemmKernel6x16 without ep on panels consecutive 6-row blocks sharing
+// one B panel: block q reads the A panel at a + q*kc*6 floats (the panels
+// of a packed A block follow each other) and adds alpha times its product
+// to C at c + q*6*ldc, or, when load is 0, stores it there without reading
+// C (C = alpha*product + 0). kc and panels must be at least 1.
+TEXT ·sgemmKernel6x16M(SB), NOSPLIT, $0-64
+	MOVQ a+8(FP), SI
+	MOVQ c+24(FP), AX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ panels+56(FP), R12
+
+mpanel:
+	MOVQ kc+0(FP), CX
+	MOVQ b+16(FP), DI
+	MOVQ AX, DX
+	PREFETCHC
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   mtail
+
+mloop4:
+	PREFETCHT0 384(DI)
+	SSTEP(0, 0)
+	SSTEP(24, 64)
+	PREFETCHT0 448(DI)
+	SSTEP(48, 128)
+	SSTEP(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  mloop4
+
+mtail:
+	ANDQ $3, CX
+	JZ   mstore
+
+mloop1:
+	SSTEP(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  mloop1
+
+mstore:
+	VBROADCASTSS alpha+40(FP), Y14
+	MOVQ         load+48(FP), R11
+	TESTQ        R11, R11
+	JZ           moverwrite
+	SROW(Y0, Y1)
+	SROW(Y2, Y3)
+	SROW(Y4, Y5)
+	SROW(Y6, Y7)
+	SROW(Y8, Y9)
+	SROW(Y10, Y11)
+	JMP          mnext
+
+moverwrite:
+	SZROW(Y0, Y1)
+	SZROW(Y2, Y3)
+	SZROW(Y4, Y5)
+	SZROW(Y6, Y7)
+	SZROW(Y8, Y9)
+	SZROW(Y10, Y11)
+
+mnext:
+	// SI already points at the next A panel, DX at the next block of C.
+	MOVQ DX, AX
+	DECQ R12
+	JNZ  mpanel
 	VZEROUPPER
 	RET
 
