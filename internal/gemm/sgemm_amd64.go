@@ -11,7 +11,7 @@ import "unsafe"
 //go:noescape
 func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32, ep *kernelEp)
 
-// fmaLoop runs n iterations of 12 independent 8-wide FMAs (384 flops each).
+// fmaLoop runs n iterations of 12 independent 8-wide FMAs (192 flops each).
 //
 //go:noescape
 func fmaLoop(n int)

@@ -623,7 +623,7 @@ innext:
 
 // func fmaLoop(n int)
 //
-// Runs n iterations of 12 independent 8-wide FMAs (192 multiply-adds, 384
+// Runs n iterations of 12 independent 8-wide FMAs (96 multiply-adds, 192
 // floating-point operations), the instruction mix of the kernel without its
 // loads: its rate is the core's attainable FMA peak.
 TEXT ·fmaLoop(SB), NOSPLIT, $0-8
