@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
@@ -232,10 +233,10 @@ func packIB[T Int8](dst []int16, trans bool, b []T, ldb int, zb []int32, p0, kc,
 			zbuf[j] = zeroPointAt(zb, j0+s+j)
 		}
 		first := 0
-		if packIBPairs != nil && !trans && cols == inr && kc >= 2 {
+		if !trans && cols == inr && kc >= 2 {
 			// Whole pairs of a whole panel through the vector packer.
 			off := p0*ldb + j0 + s
-			if packIBPairs(panel, any(b[off:]), ldb, kc/2, &zbuf) {
+			if packIBPairs(panel, bytesOf(b[off:]), isSigned[T](), ldb, kc/2, &zbuf) {
 				first = kc &^ 1
 			}
 		}
@@ -264,11 +265,11 @@ func packIB[T Int8](dst []int16, trans bool, b []T, ldb int, zb []int32, p0, kc,
 	}
 }
 
-// packIBPairs, when set, packs the first pairs K pairs of a whole
+// packIBPairs (igemm_amd64.go, igemm_generic.go) packs, when this build
+// and CPU have a vector version, the first pairs K pairs of a whole
 // inr-column panel of a non-transposed B (first value at b[0], row stride
-// ldb) minus the zero points zb; it reports false for an element type it
-// does not handle (b is a []T of the operand's type).
-var packIBPairs func(dst []int16, b any, ldb, pairs int, zb *[inr]int16) bool
+// ldb, signed or unsigned bytes) minus the zero points zb, and reports
+// whether it did.
 
 // Igemm computes C = (op(A) - za) * (op(B) - zb) for row-major 8-bit
 // matrices into the int32 matrix C (m x n, leading dimension ldc; its
@@ -319,38 +320,73 @@ func IgemmPacked[TA, TB Int8](transA, transB bool, m, n, k int, a []TA, lda int,
 	if m == 0 || n == 0 {
 		return nil
 	}
-	g := &ijob[TA, TB]{
+	g := ijobs.Get().(*ijob)
+	*g = ijob{
 		m: m, n: n, k: k,
-		transA: transA, a: a, lda: lda, za: za, pa: pa,
-		transB: transB, b: b, ldb: ldb, zb: zb, pb: pb,
+		transA: transA, a: bytesOf(a), aSigned: isSigned[TA](), lda: lda, za: za, pa: pa,
+		transB: transB, b: bytesOf(b), bSigned: isSigned[TB](), ldb: ldb, zb: zb, pb: pb,
 		c: c, ldc: ldc,
 	}
 	g.run(threads)
+	*g = ijob{}
+	ijobs.Put(g)
 	return nil
 }
 
-// ijob is one validated integer product.
-type ijob[TA, TB Int8] struct {
+// isSigned reports whether T is a signed 8-bit type.
+func isSigned[T Int8]() bool {
+	var z T
+	return ^z < 0
+}
+
+// bytesOf returns x's bytes as []uint8 (the signedness is kept aside), so
+// that one job type serves every pair of operand types.
+func bytesOf[T Int8](x []T) []uint8 {
+	if x == nil {
+		return nil
+	}
+	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// signedBytes views x as int8 values.
+func signedBytes(x []uint8) []int8 {
+	if x == nil {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// ijob is one validated integer product. The operands are held as bytes
+// with their signedness, so that job states of any operand types are
+// recycled through one pool.
+type ijob struct {
 	m, n, k int
 
-	transA bool
-	a      []TA
-	lda    int
-	za     []int32
-	pa     *PackedIA
+	transA  bool
+	a       []uint8
+	aSigned bool
+	lda     int
+	za      []int32
+	pa      *PackedIA
 
-	transB bool
-	b      []TB
-	ldb    int
-	zb     []int32
-	pb     *PackedIB
+	transB  bool
+	b       []uint8
+	bSigned bool
+	ldb     int
+	zb      []int32
+	pb      *PackedIB
 
 	c   []int32
 	ldc int
 
 	mc, nc         int
 	mTiles, nTiles int
+
+	tiles int
+	next  atomic.Int64 // the next tile to take
 }
+
+var ijobs = sync.Pool{New: func() any { return new(ijob) }}
 
 // iworkspace holds one goroutine's packing buffers.
 type iworkspace struct {
@@ -360,7 +396,21 @@ type iworkspace struct {
 
 var iworkspaces = sync.Pool{New: func() any { return new(iworkspace) }}
 
-func (g *ijob[TA, TB]) run(threads int) {
+// growI16 returns buf if it holds n values, else a new buffer of n values
+// starting on a 64-byte boundary.
+func growI16(buf []int16, n int) []int16 {
+	if len(buf) >= n {
+		return buf
+	}
+	raw := make([]int16, n+31)
+	off := 0
+	if r := uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & 63; r != 0 {
+		off = int(64-r) / 2
+	}
+	return raw[off : off+n : off+n]
+}
+
+func (g *ijob) run(threads int) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
@@ -379,25 +429,27 @@ func (g *ijob[TA, TB]) run(threads int) {
 		iworkspaces.Put(ws)
 		return
 	}
-	var next atomic.Int64
-	parallel.For(threads, 1, threads, func(lo, hi int) {
-		ws := iworkspaces.Get().(*iworkspace)
-		for w := lo; w < hi; w++ {
-			for {
-				t := int(next.Add(1) - 1)
-				if t >= tiles {
-					break
-				}
-				g.tile(ws, t)
-			}
+	g.tiles = tiles
+	g.next.Store(0)
+	parallel.Do(threads, 1, threads, g)
+}
+
+// Range takes tiles until none is left: parallel.Do's body.
+func (g *ijob) Range(lo, hi int) {
+	ws := iworkspaces.Get().(*iworkspace)
+	for {
+		t := int(g.next.Add(1) - 1)
+		if t >= g.tiles {
+			break
 		}
-		iworkspaces.Put(ws)
-	})
+		g.tile(ws, t)
+	}
+	iworkspaces.Put(ws)
 }
 
 // chooseTiles picks evenly sized tiles of at most imc x inc, at least as
 // many as threads when the matrix allows it.
-func (g *ijob[TA, TB]) chooseTiles(threads int) {
+func (g *ijob) chooseTiles(threads int) {
 	mt := (g.m + imc - 1) / imc
 	nt := (g.n + inc - 1) / inc
 	if mt*nt < threads {
@@ -414,8 +466,27 @@ func (g *ijob[TA, TB]) chooseTiles(threads int) {
 	g.nTiles = (g.n + g.nc - 1) / g.nc
 }
 
+// packA packs rows [i0, i0+mc) and K steps [p0, p0+kc) of op(A) into dst.
+func (g *ijob) packA(dst []int16, i0, mc, p0, kc int) {
+	if g.aSigned {
+		packIA(dst, g.transA, signedBytes(g.a), g.lda, g.za, i0, mc, p0, kc)
+	} else {
+		packIA(dst, g.transA, g.a, g.lda, g.za, i0, mc, p0, kc)
+	}
+}
+
+// packB packs K steps [p0, p0+kc) and columns [j0, j0+nc) of op(B) into
+// dst.
+func (g *ijob) packB(dst []int16, p0, kc, j0, nc int) {
+	if g.bSigned {
+		packIB(dst, g.transB, signedBytes(g.b), g.ldb, g.zb, p0, kc, j0, nc)
+	} else {
+		packIB(dst, g.transB, g.b, g.ldb, g.zb, p0, kc, j0, nc)
+	}
+}
+
 // tile computes tile t of C (row tile t/nTiles, column tile t%nTiles).
-func (g *ijob[TA, TB]) tile(ws *iworkspace, t int) {
+func (g *ijob) tile(ws *iworkspace, t int) {
 	i0 := (t / g.nTiles) * g.mc
 	j0 := (t % g.nTiles) * g.nc
 	mc := min(g.mc, g.m-i0)
@@ -428,14 +499,10 @@ func (g *ijob[TA, TB]) tile(ws *iworkspace, t int) {
 		return
 	}
 	if g.pa == nil {
-		if need := roundUp(g.mc, imr) * roundUp(min(ikc, g.k), 2); len(ws.a) < need {
-			ws.a = make([]int16, need)
-		}
+		ws.a = growI16(ws.a, roundUp(g.mc, imr)*roundUp(min(ikc, g.k), 2))
 	}
 	if g.pb == nil {
-		if need := roundUp(g.nc, inr) * roundUp(min(ikc, g.k), 2); len(ws.b) < need {
-			ws.b = make([]int16, need)
-		}
+		ws.b = growI16(ws.b, roundUp(g.nc, inr)*roundUp(min(ikc, g.k), 2))
 	}
 	for p0 := 0; p0 < g.k; p0 += ikc {
 		kc := min(ikc, g.k-p0)
@@ -446,14 +513,14 @@ func (g *ijob[TA, TB]) tile(ws *iworkspace, t int) {
 			ap = g.pa.data[base : base+roundUp(mc, imr)*kp*2]
 		} else {
 			ap = ws.a[:roundUp(mc, imr)*kp*2]
-			packIA(ap, g.transA, g.a, g.lda, g.za, i0, mc, p0, kc)
+			g.packA(ap, i0, mc, p0, kc)
 		}
 		if g.pb != nil {
 			base := p0*roundUp(g.n, inr) + (j0/inr)*kp*inr*2
 			bp = g.pb.data[base : base+roundUp(nc, inr)*kp*2]
 		} else {
 			bp = ws.b[:roundUp(nc, inr)*kp*2]
-			packIB(bp, g.transB, g.b, g.ldb, g.zb, p0, kc, j0, nc)
+			g.packB(bp, p0, kc, j0, nc)
 		}
 		for jr := 0; jr < nc; jr += inr {
 			nv := min(inr, nc-jr)

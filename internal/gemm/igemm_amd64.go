@@ -38,29 +38,22 @@ func packIBPairsU8(dst *int16, src *uint8, ldb int, pairs int, zb *int16)
 //go:noescape
 func packIBPairsS8(dst *int16, src *int8, ldb int, pairs int, zb *int16)
 
-func init() {
-	if hasAVX2FMA {
-		packIBPairs = packIBPairsAVX2
+// packIBPairs packs the first pairs K pairs of a full panel whose first
+// value is b[0] (row stride ldb) with the vector packer when the CPU has
+// AVX2.
+func packIBPairs(dst []int16, b []uint8, signed bool, ldb, pairs int, zb *[inr]int16) bool {
+	if !hasAVX2FMA {
+		return false
 	}
-}
-
-// packIBPairsAVX2 packs the first pairs K pairs of a full panel whose
-// first value is b[0] (row stride ldb); it reports false for element types
-// it does not handle.
-func packIBPairsAVX2(dst []int16, b any, ldb, pairs int, zb *[inr]int16) bool {
 	if pairs <= 0 {
 		return true
 	}
 	_ = dst[pairs*inr*2-1]
-	switch s := b.(type) {
-	case []uint8:
-		_ = s[(2*pairs-1)*ldb+inr-1]
-		packIBPairsU8(&dst[0], &s[0], ldb, pairs, &zb[0])
-	case []int8:
-		_ = s[(2*pairs-1)*ldb+inr-1]
-		packIBPairsS8(&dst[0], &s[0], ldb, pairs, &zb[0])
-	default:
-		return false
+	_ = b[(2*pairs-1)*ldb+inr-1]
+	if signed {
+		packIBPairsS8(&dst[0], (*int8)(unsafe.Pointer(&b[0])), ldb, pairs, &zb[0])
+	} else {
+		packIBPairsU8(&dst[0], &b[0], ldb, pairs, &zb[0])
 	}
 	return true
 }

@@ -3,7 +3,8 @@ package gemm
 import "time"
 
 // fmaPeakLoop, when set, runs n iterations of a register-only loop of 12
-// independent 8-wide fused multiply-adds (384 flops per iteration).
+// independent 8-wide fused multiply-adds (12*8 = 96 multiply-adds, 192
+// flops per iteration).
 var fmaPeakLoop func(n int)
 
 // PeakGFLOPS estimates one core's float32 peak in GFLOP/s by timing, for

@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
@@ -125,10 +126,16 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, mc, p0, kc int) {
 		panel := dst[(s/MR)*kc*MR : (s/MR+1)*kc*MR]
 		rows := min(MR, mc-s)
 		if !trans {
-			for i := 0; i < rows; i++ {
-				row := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kc]
-				for p, v := range row {
-					panel[p*MR+i] = v
+			done := 0
+			if rows == MR && packA6Asm != nil {
+				done = packA6Asm(panel, a[(i0+s)*lda+p0:], lda, kc)
+			}
+			if done < kc {
+				for i := 0; i < rows; i++ {
+					row := a[(i0+s+i)*lda+p0+done : (i0+s+i)*lda+p0+kc]
+					for p, v := range row {
+						panel[(done+p)*MR+i] = v
+					}
 				}
 			}
 		} else {
@@ -151,9 +158,10 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 	for s := 0; s < nc; s += NR {
 		panel := dst[(s/NR)*kc*NR : (s/NR+1)*kc*NR]
 		cols := min(NR, nc-s)
-		if !trans && cols == NR {
-			// Whole panels: fixed-size copies, which compile to vector moves
-			// rather than a call per row.
+		if !trans && cols == NR && packB16Asm != nil {
+			packB16Asm(panel, b[p0*ldb+j0+s:], ldb, kc)
+		} else if !trans && cols == NR {
+			// Whole panels: fixed-size copies.
 			for p := 0; p < kc; p++ {
 				off := (p0+p)*ldb + j0 + s
 				*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(b[off : off+NR])
@@ -178,6 +186,16 @@ func packB(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, nc int) {
 		}
 	}
 }
+
+// packA6Asm, when set, packs the first columns of 6 rows of a
+// non-transposed A (row i at src[i*lda:]) into an A panel, in blocks of 8
+// columns, and returns how many columns it packed (kc rounded down to a
+// multiple of 8). packB16Asm, when set, packs a whole 16-column panel of a
+// non-transposed B (row p at src[p*ldb:]).
+var (
+	packA6Asm  func(dst, src []float32, lda, kc int) int
+	packB16Asm func(dst, src []float32, ldb, kc int)
+)
 
 // checkOperand verifies that x holds op(X), a rows x cols matrix.
 func checkOperand(name string, trans bool, rows, cols int, x []float32, ld int) error {
@@ -231,13 +249,15 @@ func SgemmBatch(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	if err := checkOperand("C", false, m, n, tail(c, strideC, batch), ldc); err != nil {
 		return err
 	}
-	g := &job{
+	g := jobs.Get().(*job)
+	*g = job{
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		transA: transA, a: a, lda: lda, strideA: strideA,
 		transB: transB, b: b, ldb: ldb, strideB: strideB,
 		c: c, ldc: ldc, strideC: strideC, batch: batch,
 	}
 	g.run(threads)
+	g.release()
 	return nil
 }
 
@@ -275,13 +295,15 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	if err := checkOperand("C", false, m, n, c, ldc); err != nil {
 		return err
 	}
-	g := &job{
+	g := jobs.Get().(*job)
+	*g = job{
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		transA: transA, a: a, lda: lda, pa: pa,
 		transB: transB, b: b, ldb: ldb, pb: pb,
 		c: c, ldc: ldc, batch: 1, ep: ep,
 	}
 	g.run(threads)
+	g.release()
 	return nil
 }
 
@@ -368,13 +390,15 @@ func SgemmIndirect(transA bool, m, n, k int, a []float32, lda int, pa *PackedA, 
 	if err := checkOperand("C", false, m, n, c, ldc); err != nil {
 		return err
 	}
-	g := &job{
+	g := jobs.Get().(*job)
+	*g = job{
 		m: m, n: n, k: k, alpha: 1, beta: 0,
 		transA: transA, a: a, lda: lda, pa: pa,
 		b: b, boff: boff,
 		c: c, ldc: ldc, batch: 1, ep: ep,
 	}
 	g.run(threads)
+	g.release()
 	return nil
 }
 
@@ -443,17 +467,94 @@ type job struct {
 
 	mc, nc         int // tile size
 	mTiles, nTiles int
+
+	// The parallel loop in progress: its kind and operands (a job runs
+	// its loops one after another, each through parallel.Do with the job
+	// itself as the body, so that no closure is allocated).
+	loop  int
+	tiles int          // loopTiles: tiles to compute
+	next  atomic.Int64 // loopTiles: the next tile to take
+	cur   []float32    // loopScale: the C of the current product
+	row   rowArgs      // loopRow, loopPackedRow
 }
 
-// workspace holds one goroutine's packing buffers.
+// Kinds of parallel loop of a job.
+const (
+	loopTiles     = iota // tiles taken from next until none is left
+	loopScale            // rows of cur scaled by beta
+	loopRow              // rowTimes' columns
+	loopPackedRow        // rowTimesPacked's panels
+)
+
+// rowArgs are the operands of a single-row product (rowTimes,
+// rowTimesPacked).
+type rowArgs struct {
+	x      []float32
+	y      []float32
+	ldy    int
+	yTrans bool
+	out    []float32
+	inc, n int
+}
+
+// jobs recycles job states: a call takes one, fills it, and puts it back
+// cleared (so that it holds no operand alive).
+var jobs = sync.Pool{New: func() any { return new(job) }}
+
+func (g *job) release() {
+	*g = job{}
+	jobs.Put(g)
+}
+
+// Range runs the part [lo, hi) of the job's current loop: parallel.Do's
+// body.
+func (g *job) Range(lo, hi int) {
+	switch g.loop {
+	case loopTiles:
+		ws := workspaces.Get().(*workspace)
+		for {
+			t := int(g.next.Add(1) - 1)
+			if t >= g.tiles {
+				break
+			}
+			g.tile(ws, t)
+		}
+		workspaces.Put(ws)
+	case loopScale:
+		scale(g.cur[lo*g.ldc:], g.ldc, hi-lo, g.n, g.beta)
+	case loopRow:
+		g.rowRange(lo, hi)
+	case loopPackedRow:
+		g.packedRowRange(lo, hi)
+	}
+}
+
+// workspace holds one goroutine's packing buffers. The panels are reused
+// from call to call (grown when a call needs more) and start on a cache
+// line.
 type workspace struct {
 	a, b  []float32
 	block [MR * NR]float32 // a partial block of C
 	ep    kernelEp         // how a fused product finishes a block
 	rows  []float32        // MR rows of C for a partial row panel (rowSlice)
+	x     []float32        // a gathered row of A (rowTimes, rowTimesPacked)
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// grow returns buf if it holds n values, else a new buffer of n values
+// starting on a 64-byte boundary.
+func grow(buf []float32, n int) []float32 {
+	if len(buf) >= n {
+		return buf
+	}
+	raw := make([]float32, n+15)
+	off := 0
+	if r := uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & 63; r != 0 {
+		off = int(64-r) / 4
+	}
+	return raw[off : off+n : off+n]
+}
 
 func (g *job) run(threads int) {
 	if threads <= 0 {
@@ -491,20 +592,9 @@ func (g *job) run(threads int) {
 		workspaces.Put(ws)
 		return
 	}
-	var next atomic.Int64
-	parallel.For(threads, 1, threads, func(lo, hi int) {
-		ws := workspaces.Get().(*workspace)
-		for w := lo; w < hi; w++ {
-			for {
-				t := int(next.Add(1) - 1)
-				if t >= tiles {
-					break
-				}
-				g.tile(ws, t)
-			}
-		}
-		workspaces.Put(ws)
-	})
+	g.loop, g.tiles = loopTiles, tiles
+	g.next.Store(0)
+	parallel.Do(threads, 1, threads, g)
 }
 
 // chooseTiles picks tile sizes. A tile spans all rows of C when that
@@ -541,25 +631,24 @@ func (g *job) tile(ws *workspace, t int) {
 	mt := min(g.mc, g.m-i0)
 	nc := min(g.nc, g.n-j0)
 	c := g.c[bi*g.strideC+i0*g.ldc+j0:]
-	if !g.fused() {
+	direct := g.pb == nil && !g.transB && mt <= directB &&
+		(g.boff == nil && microKernelB != nil || g.boff != nil && microKernelI != nil)
+	// With beta 0, the packed path's first K slice overwrites C instead of
+	// adding to a cleared C.
+	overwrite := g.beta == 0 && !g.fused() && !direct
+	if !g.fused() && !overwrite {
 		scale(c, g.ldc, mt, nc, g.beta)
 	}
 
 	var a, b []float32
 	if g.pa == nil {
 		a = g.a[bi*g.strideA:]
-		if need := min(roundUp(mt, MR), MC) * KC; len(ws.a) < need {
-			ws.a = make([]float32, need)
-		}
+		ws.a = grow(ws.a, min(roundUp(mt, MR), MC)*KC)
 	}
 	if g.pb == nil {
 		b = g.b[bi*g.strideB:]
-		if need := roundUp(nc, NR) * KC; len(ws.b) < need {
-			ws.b = make([]float32, roundUp(g.nc, NR)*KC)
-		}
+		ws.b = grow(ws.b, roundUp(g.nc, NR)*KC)
 	}
-	direct := g.pb == nil && !g.transB && mt <= directB &&
-		(g.boff == nil && microKernelB != nil || g.boff != nil && microKernelI != nil)
 	for p0 := 0; p0 < g.k; p0 += KC {
 		kc := min(KC, g.k-p0)
 		if direct {
@@ -589,13 +678,27 @@ func (g *job) tile(ws *workspace, t int) {
 			}
 			cb := c[ic*g.ldc:]
 			first, last := p0 == 0, p0+kc == g.k
+			clearFirst := overwrite && first
 			for jr := 0; jr < nc; jr += NR {
 				nv := min(NR, nc-jr)
 				bPanel := bp[(jr/NR)*kc*NR : (jr/NR+1)*kc*NR]
-				for ir := 0; ir < mc; ir += MR {
+				ir := 0
+				if microKernelCol != nil && !g.fused() && nv == NR && mc >= MR {
+					// The whole panels of the column in one call.
+					full := mc / MR
+					microKernelCol(kc, ap, bPanel, cb[jr:], g.ldc, g.alpha, !clearFirst, full)
+					ir = full * MR
+				}
+				for ; ir < mc; ir += MR {
 					mv := min(MR, mc-ir)
 					aPanel := ap[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
-					g.block(ws, blockB{kind: bPacked, b: bPanel}, kc, aPanel, cb[ir*g.ldc+jr:], i0+ic+ir, mv, nv, first, last)
+					cc := cb[ir*g.ldc+jr:]
+					if clearFirst {
+						for i := 0; i < mv; i++ {
+							clear(cc[i*g.ldc : i*g.ldc+nv])
+						}
+					}
+					g.block(ws, blockB{kind: bPacked, b: bPanel}, kc, aPanel, cc, i0+ic+ir, mv, nv, first, last)
 				}
 			}
 			if g.ep != nil && !g.fused() && last {
@@ -819,9 +922,7 @@ func (g *job) rowSlice(ws *workspace, b, ap, cb []float32, r0, mc, p0, kc, j0, f
 		if mv < MR {
 			// A last panel of fewer rows (the packed A is zero past them):
 			// through MR rows of scratch holding C's rows, then back.
-			if need := MR * full; len(ws.rows) < need {
-				ws.rows = make([]float32, need)
-			}
+			ws.rows = grow(ws.rows, MR*full)
 			c, ldc = ws.rows[:MR*full], full
 			clear(c)
 			if ep == nil || !first {
@@ -862,17 +963,17 @@ func scale(c []float32, ldc, m, n int, beta float32) {
 
 // scaleOnly handles k == 0 or alpha == 0, where C = beta*C.
 func (g *job) scaleOnly(threads int) {
+	g.loop = loopScale
 	for bi := 0; bi < g.batch; bi++ {
-		c := g.c[bi*g.strideC:]
-		parallel.For(g.m, max(1, (1<<16)/max(g.n, 1)), threads, func(lo, hi int) {
-			scale(c[lo*g.ldc:], g.ldc, hi-lo, g.n, g.beta)
-		})
+		g.cur = g.c[bi*g.strideC:]
+		parallel.Do(g.m, max(1, (1<<16)/max(g.n, 1)), threads, g)
 	}
 }
 
 // gemv handles products with a single row or column of C, which gain
 // nothing from packing.
 func (g *job) gemv(threads int) {
+	ws := workspaces.Get().(*workspace)
 	for bi := 0; bi < g.batch; bi++ {
 		a := g.a[bi*g.strideA:]
 		b := g.b[bi*g.strideB:]
@@ -881,68 +982,89 @@ func (g *job) gemv(threads int) {
 			// c[i] = alpha * sum_p A(i,p) B(p,0) + beta*c[i]; A(i,p) with
 			// transA is a[p*lda+i]: treat it as a 1 x m row times k x m.
 			if g.transA {
-				g.rowTimes(threads, b, g.ldb, !g.transB, a, g.lda, false, c, g.ldc, g.m)
+				g.rowTimes(ws, threads, b, g.ldb, !g.transB, a, g.lda, false, c, g.ldc, g.m)
 			} else {
-				g.rowTimes(threads, b, g.ldb, !g.transB, a, g.lda, true, c, g.ldc, g.m)
+				g.rowTimes(ws, threads, b, g.ldb, !g.transB, a, g.lda, true, c, g.ldc, g.m)
 			}
 			continue
 		}
-		g.rowTimes(threads, a, g.lda, g.transA, b, g.ldb, g.transB, c, 1, g.n)
+		g.rowTimes(ws, threads, a, g.lda, g.transA, b, g.ldb, g.transB, c, 1, g.n)
 	}
+	workspaces.Put(ws)
 }
 
 // rowTimes computes out[j*inc] = alpha * sum_p x(p) * Y(p, j) + beta*out[j*inc]
 // for j < n, where x(p) is x[p] (xStrided false) or x[p*ldx] and Y(p, j) is
-// y[p*ldy+j] (yTrans false) or y[j*ldy+p].
-func (g *job) rowTimes(threads int, x []float32, ldx int, xStrided bool, y []float32, ldy int, yTrans bool, out []float32, inc, n int) {
+// y[p*ldy+j] (yTrans false) or y[j*ldy+p]. A strided x is gathered into
+// ws.
+func (g *job) rowTimes(ws *workspace, threads int, x []float32, ldx int, xStrided bool, y []float32, ldy int, yTrans bool, out []float32, inc, n int) {
 	k := g.k
 	xs := x
 	if xStrided && k > 1 {
-		xs = make([]float32, k)
-		for p := range xs {
+		ws.x = grow(ws.x, k)
+		xs = ws.x
+		for p := range xs[:k] {
 			xs[p] = x[p*ldx]
 		}
 	}
-	xs = xs[:k]
-	alpha, beta := g.alpha, g.beta
+	g.row = rowArgs{x: xs[:k], y: y, ldy: ldy, yTrans: yTrans, out: out, inc: inc, n: n}
+	g.loop = loopRow
 	grain := max(16, minFlopsPerThread/(2*max(k, 1)))
-	parallel.For(n, grain, threads, func(lo, hi int) {
-		if yTrans {
-			for j := lo; j < hi; j++ {
-				s := dot(xs, y[j*ldy:j*ldy+k])
-				o := &out[j*inc]
-				if beta == 0 {
-					*o = alpha * s
-				} else {
-					*o = alpha*s + beta**o
-				}
-			}
-			return
-		}
-		acc := make([]float32, hi-lo)
-		for p, xv := range xs {
-			row := y[p*ldy+lo : p*ldy+hi]
-			for j, v := range row {
-				acc[j] += xv * v
-			}
-		}
-		for j, s := range acc {
-			o := &out[(lo+j)*inc]
+	parallel.Do(n, grain, threads, g)
+	g.row = rowArgs{}
+}
+
+// rowChunk is how many outputs rowRange accumulates at a time on the
+// stack.
+const rowChunk = 256
+
+// rowRange computes outputs [lo, hi) of rowTimes.
+func (g *job) rowRange(lo, hi int) {
+	r := &g.row
+	k, xs, y, ldy, out, inc := g.k, r.x, r.y, r.ldy, r.out, r.inc
+	alpha, beta := g.alpha, g.beta
+	if r.yTrans {
+		for j := lo; j < hi; j++ {
+			s := dot(xs, y[j*ldy:j*ldy+k])
+			o := &out[j*inc]
 			if beta == 0 {
 				*o = alpha * s
 			} else {
 				*o = alpha*s + beta**o
 			}
 		}
-	})
+		return
+	}
+	var buf [rowChunk]float32
+	for j0 := lo; j0 < hi; j0 += rowChunk {
+		j1 := min(hi, j0+rowChunk)
+		acc := buf[:j1-j0]
+		clear(acc)
+		for p, xv := range xs {
+			row := y[p*ldy+j0 : p*ldy+j1]
+			for j, v := range row {
+				acc[j] += xv * v
+			}
+		}
+		for j, s := range acc {
+			o := &out[(j0+j)*inc]
+			if beta == 0 {
+				*o = alpha * s
+			} else {
+				*o = alpha*s + beta**o
+			}
+		}
+	}
 }
 
 // rowTimesPacked computes a single row of C from a packed B, reading
 // B's panels in their storage order (a row of A times NR columns at a time)
 // rather than padding A to MR rows.
 func (g *job) rowTimesPacked(threads int) {
-	k, n := g.k, g.n
-	x := make([]float32, k)
+	k := g.k
+	ws := workspaces.Get().(*workspace)
+	ws.x = grow(ws.x, k)
+	x := ws.x[:k]
 	for p := range x {
 		if g.transA {
 			x[p] = g.a[p*g.lda]
@@ -950,34 +1072,42 @@ func (g *job) rowTimesPacked(threads int) {
 			x[p] = g.a[p]
 		}
 	}
+	g.row = rowArgs{x: x}
+	g.loop = loopPackedRow
+	panels := roundUp(g.n, NR) / NR
+	parallel.Do(panels, max(1, minFlopsPerThread/(2*NR*max(k, 1))), threads, g)
+	g.row = rowArgs{}
+	workspaces.Put(ws)
+}
+
+// packedRowRange computes panels [lo, hi) of rowTimesPacked.
+func (g *job) packedRowRange(lo, hi int) {
+	k, n, x := g.k, g.n, g.row.x
 	nPad := roundUp(n, NR)
-	panels := nPad / NR
 	data := g.pb.data
 	alpha, beta := g.alpha, g.beta
-	parallel.For(panels, max(1, minFlopsPerThread/(2*NR*max(k, 1))), threads, func(lo, hi int) {
-		for s := lo; s < hi; s++ {
-			var acc [NR]float32
-			for p0 := 0; p0 < k; p0 += KC {
-				kc := min(KC, k-p0)
-				base := p0*nPad + s*kc*NR
-				panel := data[base : base+kc*NR]
-				for p, av := range x[p0 : p0+kc] {
-					row := panel[p*NR : p*NR+NR]
-					for j := range acc {
-						acc[j] += av * row[j]
-					}
-				}
-			}
-			out := g.c[s*NR : s*NR+min(NR, n-s*NR)]
-			for j := range out {
-				if beta == 0 {
-					out[j] = alpha * acc[j]
-				} else {
-					out[j] = alpha*acc[j] + beta*out[j]
+	for s := lo; s < hi; s++ {
+		var acc [NR]float32
+		for p0 := 0; p0 < k; p0 += KC {
+			kc := min(KC, k-p0)
+			base := p0*nPad + s*kc*NR
+			panel := data[base : base+kc*NR]
+			for p, av := range x[p0 : p0+kc] {
+				row := panel[p*NR : p*NR+NR]
+				for j := range acc {
+					acc[j] += av * row[j]
 				}
 			}
 		}
-	})
+		out := g.c[s*NR : s*NR+min(NR, n-s*NR)]
+		for j := range out {
+			if beta == 0 {
+				out[j] = alpha * acc[j]
+			} else {
+				out[j] = alpha*acc[j] + beta*out[j]
+			}
+		}
+	}
 }
 
 // dot returns the inner product of x and y[:len(x)].
@@ -1056,6 +1186,13 @@ var microKernelI func(kc int, a, b []float32, offs []int, c []float32, ldc int, 
 // blocks, which matters when K is short and a call costs as much as its
 // arithmetic.
 var microKernelRow func(kc int, a, b []float32, ldb int, offs []int, c []float32, ldc int, alpha float32, ep *kernelEp, panels int)
+
+// microKernelCol, when set, runs the packed kernel (no epilogue) on panels
+// full MR x NR blocks one above the other: the A panels follow each other
+// in a (kc*MR values apart), all share the B panel b, and block q goes to
+// c[q*MR*ldc:]. With load false it overwrites C with alpha times the
+// product (as adding it to a cleared C would) instead of adding to it.
+var microKernelCol func(kc int, a, b, c []float32, ldc int, alpha float32, load bool, panels int)
 
 // rowKC bounds kc*nc (values of B a row of blocks sweeps) for which a tile
 // goes through microKernelRow: that much of B must stay in the L2 cache

@@ -11,7 +11,7 @@ import "unsafe"
 //go:noescape
 func sgemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha float32, ep *kernelEp)
 
-// fmaLoop runs n iterations of 12 independent 8-wide FMAs (384 flops each).
+// fmaLoop runs n iterations of 12 independent 8-wide FMAs (192 flops each).
 //
 //go:noescape
 func fmaLoop(n int)
@@ -228,4 +228,65 @@ func init() {
 			convTaps(&out[0], n, &x[0], &offs[0], &w[0], len(w), bias, lo, hi)
 		}
 	}
+}
+
+// packA6 and packB16 are the packers of whole A panels (6 rows, 8-column
+// blocks) and whole B panels (16 columns) of non-transposed operands
+// (sgemm_amd64.s).
+//
+//go:noescape
+func packA6(dst, src *float32, lda, blocks int)
+
+//go:noescape
+func packB16(dst, src *float32, ldb, kc int)
+
+func init() {
+	if hasAVX2FMA {
+		packA6Asm = func(dst, src []float32, lda, kc int) int {
+			blocks := kc / 8
+			if blocks == 0 {
+				return 0
+			}
+			_ = dst[blocks*8*MR-1]
+			_ = src[(MR-1)*lda+blocks*8-1]
+			packA6(&dst[0], &src[0], lda, blocks)
+			return blocks * 8
+		}
+		packB16Asm = func(dst, src []float32, ldb, kc int) {
+			if kc <= 0 {
+				return
+			}
+			_ = dst[kc*NR-1]
+			_ = src[(kc-1)*ldb+NR-1]
+			packB16(&dst[0], &src[0], ldb, kc)
+		}
+	}
+}
+
+// sgemmKernel6x16M runs the packed kernel on panels consecutive 6-row
+// blocks sharing one B panel, adding to C or (load 0) overwriting it
+// (sgemm_amd64.s).
+//
+//go:noescape
+func sgemmKernel6x16M(kc int, a, b, c *float32, ldc int, alpha float32, load int, panels int)
+
+func init() {
+	if hasAVX2FMA {
+		microKernelCol = microKernelColAVX2
+	}
+}
+
+// microKernelColAVX2 checks the bounds sgemmKernel6x16M relies on.
+func microKernelColAVX2(kc int, a, b, c []float32, ldc int, alpha float32, load bool, panels int) {
+	if kc <= 0 || panels <= 0 {
+		return
+	}
+	_ = a[panels*kc*MR-1]
+	_ = b[kc*NR-1]
+	_ = c[(panels*MR-1)*ldc+NR-1]
+	l := 0
+	if load {
+		l = 1
+	}
+	sgemmKernel6x16M(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, l, panels)
 }

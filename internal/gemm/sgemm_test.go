@@ -240,26 +240,92 @@ func TestSgemmBatch(t *testing.T) {
 // contents do not matter when beta is 0.
 func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
 	nan := float32(math.NaN())
-	for _, sz := range [][3]int{{4, 5, 3}, {1, 5, 3}, {4, 1, 3}} {
-		m, n, k := sz[0], sz[1], sz[2]
-		a := make([]float32, m*k)
-		b := make([]float32, k*n)
-		for i := range a {
-			a[i] = 1
+	// Small products (B read in place), single rows and columns, and
+	// products through packed panels (more rows than directB, or a
+	// transposed B) whose first K slice overwrites C, with partial blocks
+	// and several K slices.
+	for _, sz := range [][3]int{{4, 5, 3}, {1, 5, 3}, {4, 1, 3}, {200, 37, 300}, {7, 20, 9}} {
+		for _, transB := range []bool{false, true} {
+			m, n, k := sz[0], sz[1], sz[2]
+			a := make([]float32, m*k)
+			b := make([]float32, k*n)
+			for i := range a {
+				a[i] = 1
+			}
+			for i := range b {
+				b[i] = 2
+			}
+			ldb := n
+			if transB {
+				ldb = k
+			}
+			c := make([]float32, m*n)
+			for i := range c {
+				c[i] = nan
+			}
+			if err := Sgemm(false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n, 1); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range c {
+				if v != float32(2*k) {
+					t.Fatalf("%v transB=%v: c[%d] = %g, want %d", sz, transB, i, v, 2*k)
+				}
+			}
 		}
-		for i := range b {
-			b[i] = 2
-		}
-		c := make([]float32, m*n)
-		for i := range c {
-			c[i] = nan
-		}
-		if err := Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, 1); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range c {
-			if v != float32(2*k) {
-				t.Fatalf("%v: c[%d] = %g, want %d", sz, i, v, 2*k)
+	}
+}
+
+// TestMicroKernelCol checks the kernel that runs a column of full blocks
+// sharing a B panel against the single-block kernel, bit for bit: adding
+// to C, and overwriting it (which must equal adding to a cleared C, so a
+// product of -0 gives +0, and NaN in C is ignored), touching nothing
+// outside the blocks.
+func TestMicroKernelCol(t *testing.T) {
+	if microKernelCol == nil {
+		t.Skip("no column kernel in this build")
+	}
+	r := rand.New(rand.NewSource(41))
+	for _, kc := range []int{1, 3, 4, 9, 256} {
+		for _, panels := range []int{1, 2, 5} {
+			for _, load := range []bool{true, false} {
+				a := randSlice(r, panels*kc*MR)
+				b := randSlice(r, kc*NR)
+				// Zero products of both signs: row 0 of each panel times B
+				// is -0 where B is 0 and A is negative.
+				for p := 0; p < kc; p++ {
+					b[p*NR+3] = 0
+					a[p*MR] = -1
+				}
+				ldc := NR + 5
+				rows := panels * MR
+				c := make([]float32, rows*ldc+7)
+				for i := range c {
+					c[i] = guard
+				}
+				for i := 0; i < rows; i++ {
+					for j := 0; j < NR; j++ {
+						c[i*ldc+j] = float32(r.Intn(9) - 4)
+						if !load && j == 5 {
+							c[i*ldc+j] = float32(math.NaN())
+						}
+					}
+				}
+				want := append([]float32(nil), c...)
+				for q := 0; q < panels; q++ {
+					blk := want[q*MR*ldc:]
+					if !load {
+						for i := 0; i < MR; i++ {
+							clear(blk[i*ldc : i*ldc+NR])
+						}
+					}
+					microKernel(kc, a[q*kc*MR:(q+1)*kc*MR], b, blk, ldc, -1.5, MR, NR, nil)
+				}
+				microKernelCol(kc, a, b, c, ldc, -1.5, load, panels)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d panels=%d load=%v: c[%d] = %g, want %g", kc, panels, load, i, c[i], want[i])
+					}
+				}
 			}
 		}
 	}
