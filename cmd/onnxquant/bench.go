@@ -231,7 +231,7 @@ func benchGemm(w io.Writer, size, threads, runs, warmup int) error {
 	fmt.Fprintf(w, "gemm=%dx%dx%d threads=%d runs=%d kernel=%q\n", size, size, size, nt, runs, gemm.Kernel())
 	fmt.Fprintf(w, "gflops_median=%.1f gflops_best=%.1f\n", gf(st.median), gf(st.min))
 	if peak, ok := gemm.PeakGFLOPS(300 * time.Millisecond); ok {
-		fmt.Fprintf(w, "peak_gflops_per_core=%.1f (measured: 12 independent 8-wide FMAs per iteration, 384 flops, best of 300 ms; a core with two 256-bit FMA pipes at %.2f GHz)\n", peak, peak/32)
+		fmt.Fprintf(w, "peak_gflops_per_core=%.1f (measured: 12 independent 8-wide FMAs per iteration, 192 flops, best of 300 ms; a core with two 256-bit FMA pipes at %.2f GHz)\n", peak, peak/32)
 		all := peak * float64(nt)
 		fmt.Fprintf(w, "peak_gflops=%.1f (%d cores) fraction_median=%.2f fraction_best=%.2f\n", all, nt, gf(st.median)/all, gf(st.min)/all)
 	} else {
