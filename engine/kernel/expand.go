@@ -104,7 +104,13 @@ func buildTile(n *Node) (Kernel, error) {
 		if len(reps) != r {
 			return nil, nd.errf("%d repeats for rank %d", len(reps), r)
 		}
-		spec := make([]int64, r)
+		var specBuf [MaxDims]int64
+		var spec []int64
+		if r <= len(specBuf) {
+			spec = specBuf[:r]
+		} else {
+			spec = make([]int64, r)
+		}
 		for i, k := range reps {
 			if k < 0 {
 				return nil, nd.errf("negative repeat %d", k)
@@ -114,7 +120,8 @@ func buildTile(n *Node) (Kernel, error) {
 			}
 			spec[i] = int64(x.Shape[i]) * k
 		}
-		shape, err := dmShapeFrom(spec)
+		var shapeBuf, istBuf, ostBuf [MaxDims]int
+		shape, err := dmShapeInto(dmBuf(&shapeBuf, r), spec)
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
@@ -122,13 +129,18 @@ func buildTile(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		out := ctx.New(x.DType, shape...)
+		out := ctx.NewUninit(x.DType, shape...) // the copies tile it
 		// Iterate over [reps0, dim0, reps1, dim1, ...]: each repeat index
 		// moves the destination by a whole copy of the axis and the source
 		// not at all.
-		ist, ost := dmStrides(x.Shape), dmStrides(shape)
-		it := make([]int, 2*r)
-		ds, ss := make([]int, 2*r), make([]int, 2*r)
+		ist, ost := dmStridesInto(dmBuf(&istBuf, r), x.Shape), dmStridesInto(dmBuf(&ostBuf, r), shape)
+		var itBuf, dsBuf, ssBuf [2 * MaxDims]int
+		var it, ds, ss []int
+		if 2*r <= len(itBuf) {
+			it, ds, ss = itBuf[:2*r], dsBuf[:2*r], ssBuf[:2*r]
+		} else {
+			it, ds, ss = make([]int, 2*r), make([]int, 2*r), make([]int, 2*r)
+		}
 		for i := 0; i < r; i++ {
 			it[2*i], it[2*i+1] = int(reps[i]), x.Shape[i]
 			ds[2*i], ds[2*i+1] = x.Shape[i]*ost[i], ost[i]

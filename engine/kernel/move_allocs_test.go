@@ -111,6 +111,7 @@ func mvaCases() []dmtCase {
 		// Expand.
 		{name: "Expand broadcast", op: "Expand", opset: 13, in: []*tensor.Tensor{mvaSeq(1, 1, 64), i64(2, 30, 64)}, consts: c},
 		{name: "Expand channels", op: "Expand", opset: 13, in: []*tensor.Tensor{mvaSeq(1, 16, 1, 1), i64(1, 16, 40, 40)}, consts: c},
+		{name: "Tile", op: "Tile", opset: 13, in: []*tensor.Tensor{mvaSeq(1, 3, 20, 20), i64(2, 1, 2, 3)}, consts: c},
 		{name: "Expand leading ones (view)", op: "Expand", opset: 13, in: []*tensor.Tensor{mvaSeq(3, 4), i64(1, 1, 3, 1)}, consts: c},
 
 		// Shape, Size, Cast, ConstantOfShape, Constant, Identity.
