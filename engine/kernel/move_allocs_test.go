@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 
@@ -157,9 +158,18 @@ func TestMoveSteadyAllocs(t *testing.T) {
 				if a := steadyAllocs(t, k, c.in, threads); a != 0 {
 					t.Errorf("threads %d: %v allocations per run, want 0", threads, a)
 				}
-				// Steady state again, checking the results this time.
+				// Steady state again, checking the results this time, with
+				// the buffers taken uncleared (NewUninit) poisoned first: a
+				// kernel that does not write all of them shows it.
 				r := &recycler{}
-				ctx := &Ctx{Threads: threads, Alloc: r.alloc, Header: r.header}
+				poisoned := func(dt tensor.DataType, d Dims, zero bool) *tensor.Tensor {
+					t := r.alloc(dt, d, zero)
+					if !zero {
+						mvaPoison(t.Data)
+					}
+					return t
+				}
+				ctx := &Ctx{Threads: threads, Alloc: poisoned, Header: r.header}
 				var got []*tensor.Tensor
 				for range 3 {
 					r.nb, r.nh = 0, 0
@@ -177,6 +187,36 @@ func TestMoveSteadyAllocs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// mvaPoison fills a buffer with NaN (floats) or a recognizable pattern.
+func mvaPoison(data any) {
+	switch d := data.(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(math.NaN())
+		}
+	case []float64:
+		for i := range d {
+			d[i] = math.NaN()
+		}
+	case []tensor.F16:
+		for i := range d {
+			d[i] = 0x7e00
+		}
+	case []int64:
+		for i := range d {
+			d[i] = -0x5a5a5a5a5a5a5a5a
+		}
+	case []int32:
+		for i := range d {
+			d[i] = -0x5a5a5a5a
+		}
+	case []bool:
+		for i := range d {
+			d[i] = i%2 == 0
+		}
 	}
 }
 
