@@ -135,7 +135,8 @@ func mvaCases() []dmtCase {
 // TestMoveSteadyAllocs checks that the data-movement kernels allocate
 // nothing per run in steady state, with one thread and with two, and that
 // their steady-state results (recycled buffers, cached plans) equal those
-// of a first run without an allocator.
+// of a first run without an allocator. (Under the race detector, where
+// sync.Pool drops items on purpose, only the results are checked.)
 func TestMoveSteadyAllocs(t *testing.T) {
 	if p := runtime.GOMAXPROCS(0); p < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -155,7 +156,7 @@ func TestMoveSteadyAllocs(t *testing.T) {
 				want[i] = w.Clone()
 			}
 			for _, threads := range []int{1, 2} {
-				if a := steadyAllocs(t, k, c.in, threads); a != 0 {
+				if a := steadyAllocs(t, k, c.in, threads); a != 0 && !mvaRace {
 					t.Errorf("threads %d: %v allocations per run, want 0", threads, a)
 				}
 				// Steady state again, checking the results this time, with
