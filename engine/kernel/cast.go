@@ -62,11 +62,11 @@ func buildCast(n *Node) (Kernel, error) {
 		if err := checkInputs(n, in, 1); err != nil {
 			return nil, err
 		}
-		out, err := castTensor(n, in[0], to)
+		out, err := castTensor(ctx, n, in[0], to)
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -106,17 +106,17 @@ func buildCastLike(n *Node) (Kernel, error) {
 		if err := checkInputs(n, in, 2); err != nil {
 			return nil, err
 		}
-		out, err := castTensor(n, in[0], in[1].DType)
+		out, err := castTensor(ctx, n, in[0], in[1].DType)
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
 // castTensor converts x to type to; a tensor already of that type is
 // returned as it is.
-func castTensor(n *Node, x *tensor.Tensor, to tensor.DataType) (*tensor.Tensor, error) {
+func castTensor(ctx *Ctx, n *Node, x *tensor.Tensor, to tensor.DataType) (*tensor.Tensor, error) {
 	if x.DType == to {
 		return x, nil
 	}
@@ -128,6 +128,12 @@ func castTensor(n *Node, x *tensor.Tensor, to tensor.DataType) (*tensor.Tensor, 
 		return castFromString(n, x, to)
 	case to == tensor.String:
 		return castToString(n, x)
+	}
+	if castDirect(x.DType) && castDirect(to) && x.Check() == nil {
+		out := ctx.NewUninit(to, x.Shape...) // every element is converted
+		if castInto(out.Data, x.Data) {
+			return out, nil
+		}
 	}
 	out, err := tensor.Convert(x, to)
 	if err != nil {
@@ -214,4 +220,337 @@ func castToString(n *Node, x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 	}
 	return tensor.FromSlice(x.Shape, out), nil
+}
+
+// castDirect reports whether castInto handles dt, as source or target:
+// the numeric and bool types held one element per Go value (not int4 and
+// uint4, whose conversions wrap to 4 bits, nor strings).
+func castDirect(dt tensor.DataType) bool {
+	switch dt {
+	case tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16,
+		tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16,
+		tensor.Int32, tensor.Uint32, tensor.Int64, tensor.Uint64, tensor.Bool:
+		return true
+	}
+	return false
+}
+
+// castInto converts the elements of src into dst (of the same length and
+// another type) with exactly tensor.Convert's semantics, without
+// allocating; it reports false for a pair of types it does not handle.
+func castInto(dst, src any) bool {
+	switch d := dst.(type) {
+	case []float32:
+		return castToFloat32(d, src)
+	case []float64:
+		return castToFloat64(d, src)
+	case []tensor.F16:
+		return castToHalf(d, src, tensor.F16FromFloat32, tensor.F16FromFloat64)
+	case []tensor.BF16:
+		return castToHalf(d, src, tensor.BF16FromFloat32, tensor.BF16FromFloat64)
+	case []int8:
+		return castToInt(d, src, math.MinInt8, math.MaxInt8)
+	case []uint8:
+		return castToInt(d, src, 0, math.MaxUint8)
+	case []int16:
+		return castToInt(d, src, math.MinInt16, math.MaxInt16)
+	case []uint16:
+		return castToInt(d, src, 0, math.MaxUint16)
+	case []int32:
+		return castToInt(d, src, math.MinInt32, math.MaxInt32)
+	case []uint32:
+		return castToInt(d, src, 0, math.MaxUint32)
+	case []int64:
+		return castToInt(d, src, math.MinInt64, math.MaxInt64)
+	case []uint64:
+		return castToInt(d, src, 0, math.MaxUint64)
+	case []bool:
+		return castToBool(d, src)
+	}
+	return false
+}
+
+// castInt and castNum are the element types castInto converts between.
+type castInt interface {
+	int8 | uint8 | int16 | uint16 | int32 | uint32 | int64 | uint64
+}
+
+type castNum interface {
+	castInt | float32 | float64
+}
+
+// castHalf is a 16-bit float type, which converts by way of float32.
+type castHalf interface {
+	tensor.F16 | tensor.BF16
+	Float32() float32
+}
+
+// castHalfToInts converts 16-bit floats to integers by way of float32 (as
+// tensor.Convert does), a chunk at a time in a buffer on the stack.
+func castHalfToInts[H castHalf, D castInt](d []D, s []H, lo, hi D) {
+	var buf [512]float32
+	for off := 0; off < len(s); off += len(buf) {
+		c := buf[:min(len(buf), len(s)-off)]
+		for i := range c {
+			c[i] = s[off+i].Float32()
+		}
+		castFloatsToInts(d[off:off+len(c)], c, lo, hi)
+	}
+}
+
+// castNums converts with Go's conversion rules, as tensor.Convert does
+// between integers (wrapping), from integers to floats (rounding to
+// nearest even) and from float32 to float64 (exactly).
+func castNums[S castNum, D castNum](d []D, s []S) {
+	d = d[:len(s)]
+	for i, v := range s {
+		d[i] = D(v)
+	}
+}
+
+// castBools converts true to 1 and false to 0.
+func castBools[D castNum](d []D, s []bool) {
+	d = d[:len(s)]
+	for i, v := range s {
+		if v {
+			d[i] = 1
+		} else {
+			d[i] = 0
+		}
+	}
+}
+
+func castToFloat32(d []float32, src any) bool {
+	switch s := src.(type) {
+	case []float64:
+		// float64 to float32 rounds to nearest even and overflows to
+		// ±infinity, as tensor.Convert does.
+		const mid = 0x1.ffffffp127
+		d = d[:len(s)]
+		for i, v := range s {
+			switch {
+			case v >= mid:
+				d[i] = float32(math.Inf(1))
+			case v <= -mid:
+				d[i] = float32(math.Inf(-1))
+			default:
+				d[i] = float32(v)
+			}
+		}
+	case []tensor.F16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = v.Float32()
+		}
+	case []tensor.BF16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = v.Float32()
+		}
+	case []bool:
+		castBools(d, s)
+	default:
+		return castNumsFrom(d, src)
+	}
+	return true
+}
+
+func castToFloat64(d []float64, src any) bool {
+	switch s := src.(type) {
+	case []tensor.F16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = float64(v.Float32())
+		}
+	case []tensor.BF16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = float64(v.Float32())
+		}
+	case []bool:
+		castBools(d, s)
+	default:
+		return castNumsFrom(d, src)
+	}
+	return true
+}
+
+// castNumsFrom converts an integer or float source with castNums.
+func castNumsFrom[D castNum](d []D, src any) bool {
+	switch s := src.(type) {
+	case []float32:
+		castNums(d, s)
+	case []float64:
+		castNums(d, s)
+	case []int8:
+		castNums(d, s)
+	case []uint8:
+		castNums(d, s)
+	case []int16:
+		castNums(d, s)
+	case []uint16:
+		castNums(d, s)
+	case []int32:
+		castNums(d, s)
+	case []uint32:
+		castNums(d, s)
+	case []int64:
+		castNums(d, s)
+	case []uint64:
+		castNums(d, s)
+	default:
+		return false
+	}
+	return true
+}
+
+// castToHalf converts to float16 or bfloat16 in one rounding step: from
+// float32 (and the other half type, widened exactly) with from32, from
+// float64 and integers (through float64) with from64.
+func castToHalf[H tensor.F16 | tensor.BF16](d []H, src any, from32 func(float32) H, from64 func(float64) H) bool {
+	switch s := src.(type) {
+	case []float32:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = from32(v)
+		}
+	case []float64:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = from64(v)
+		}
+	case []tensor.F16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = from32(v.Float32())
+		}
+	case []tensor.BF16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = from32(v.Float32())
+		}
+	case []int8:
+		castIntsToHalf(d, s, from64)
+	case []uint8:
+		castIntsToHalf(d, s, from64)
+	case []int16:
+		castIntsToHalf(d, s, from64)
+	case []uint16:
+		castIntsToHalf(d, s, from64)
+	case []int32:
+		castIntsToHalf(d, s, from64)
+	case []uint32:
+		castIntsToHalf(d, s, from64)
+	case []int64:
+		castIntsToHalf(d, s, from64)
+	case []uint64:
+		castIntsToHalf(d, s, from64)
+	case []bool:
+		one := from32(1)
+		d = d[:len(s)]
+		for i, v := range s {
+			if v {
+				d[i] = one
+			} else {
+				d[i] = 0
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func castIntsToHalf[S castInt, H tensor.F16 | tensor.BF16](d []H, s []S, from64 func(float64) H) {
+	d = d[:len(s)]
+	for i, v := range s {
+		d[i] = from64(float64(v))
+	}
+}
+
+// castToInt converts to an integer type: floats truncate toward zero and
+// saturate to [lo, hi] (NaN gives 0), integers wrap, bools give 0 or 1.
+func castToInt[D castInt](d []D, src any, lo, hi D) bool {
+	switch s := src.(type) {
+	case []float32:
+		castFloatsToInts(d, s, lo, hi)
+	case []float64:
+		castFloatsToInts(d, s, lo, hi)
+	case []tensor.F16:
+		castHalfToInts(d, s, lo, hi)
+	case []tensor.BF16:
+		castHalfToInts(d, s, lo, hi)
+	case []bool:
+		castBools(d, s)
+	default:
+		return castNumsFrom(d, src)
+	}
+	return true
+}
+
+// castFloatsToInts truncates toward zero, saturating to [lo, hi]; NaN
+// gives 0 (tensor.Convert's rule).
+func castFloatsToInts[S float32 | float64, D castInt](d []D, s []S, lo, hi D) {
+	flo, fhi := float64(lo), float64(hi)
+	d = d[:len(s)]
+	for i, v := range s {
+		f := float64(v)
+		switch {
+		case f != f:
+			d[i] = 0
+		case f <= flo:
+			d[i] = lo
+		case f >= fhi:
+			d[i] = hi
+		default:
+			d[i] = D(f)
+		}
+	}
+}
+
+// castToBool gives false for zero (either sign) and true for anything
+// else, NaN included.
+func castToBool(d []bool, src any) bool {
+	switch s := src.(type) {
+	case []float32:
+		castNonZero(d, s)
+	case []float64:
+		castNonZero(d, s)
+	case []tensor.F16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = v.Float32() != 0
+		}
+	case []tensor.BF16:
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] = v.Float32() != 0
+		}
+	case []int8:
+		castNonZero(d, s)
+	case []uint8:
+		castNonZero(d, s)
+	case []int16:
+		castNonZero(d, s)
+	case []uint16:
+		castNonZero(d, s)
+	case []int32:
+		castNonZero(d, s)
+	case []uint32:
+		castNonZero(d, s)
+	case []int64:
+		castNonZero(d, s)
+	case []uint64:
+		castNonZero(d, s)
+	default:
+		return false
+	}
+	return true
+}
+
+func castNonZero[S castNum](d []bool, s []S) {
+	d = d[:len(s)]
+	for i, v := range s {
+		d[i] = v != 0
+	}
 }

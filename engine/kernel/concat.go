@@ -40,7 +40,9 @@ func buildConcat(n *Node) (Kernel, error) {
 		if !ok {
 			return nil, nd.errf("axis %d out of range for rank %d", axis, r)
 		}
-		shape := append([]int(nil), first.Shape...)
+		var shapeBuf [MaxDims]int
+		shape := dmBuf(&shapeBuf, r)
+		copy(shape, first.Shape)
 		shape[ax] = 0
 		present := 0
 		for i, t := range in {
@@ -62,7 +64,7 @@ func buildConcat(n *Node) (Kernel, error) {
 			shape[ax] += t.Shape[ax]
 		}
 		if present == 1 {
-			return []*tensor.Tensor{dmShare(first, shape)}, nil
+			return ctx.Out(dmShare(ctx, first, shape)), nil
 		}
 		mv, err := dmMoverFor(first)
 		if err != nil {
@@ -81,10 +83,9 @@ func buildConcat(n *Node) (Kernel, error) {
 				return nil, nd.errf("%w", err)
 			}
 			row := t.Shape[ax] * inner
-			p := newDmPlan([]int{outer, row}, []int{outRow, 1}, []int{row, 1}, off, 0)
-			mv.strided(out.Data, t.Data, p, ctx.Threads)
+			mv.strided(out.Data, t.Data, newDmPlan([]int{outer, row}, []int{outRow, 1}, []int{row, 1}, off, 0), redThreads(ctx))
 			off += row
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }

@@ -50,8 +50,8 @@ func buildConstant(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(*Ctx, []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		return []*tensor.Tensor{val}, nil
+	return KernelFunc(func(ctx *Ctx, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return ctx.Out(val), nil
 	}), nil
 }
 
@@ -59,7 +59,7 @@ func buildConstant(n *Node) (Kernel, error) {
 // copied: the engine never writes into a kernel's inputs).
 // https://onnx.ai/onnx/operators/onnx__Identity.html
 func buildIdentity(n *Node) (Kernel, error) {
-	return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		return []*tensor.Tensor{in[0]}, nil
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return ctx.Out(in[0]), nil
 	}), nil
 }

@@ -13,10 +13,17 @@ func init() {
 }
 
 // dmExpandShape broadcasts shape in against spec (numpy rules, both ways:
-// a 1 on either side takes the other's size).
-func dmExpandShape(in []int, spec []int64) ([]int, error) {
+// a 1 on either side takes the other's size). The result is written into
+// buf when it fits.
+func dmExpandShape(buf *[MaxDims]int, in []int, spec []int64) ([]int, error) {
 	r := max(len(in), len(spec))
-	out := make([]int64, r)
+	var outBuf [MaxDims]int64
+	var out []int64
+	if r <= len(outBuf) {
+		out = outBuf[:r]
+	} else {
+		out = make([]int64, r)
+	}
 	for i := 0; i < r; i++ {
 		a, b := int64(1), int64(1)
 		if k := i - (r - len(in)); k >= 0 {
@@ -34,7 +41,7 @@ func dmExpandShape(in []int, spec []int64) ([]int, error) {
 			return nil, fmt.Errorf("cannot broadcast shape %v to %v", in, spec)
 		}
 	}
-	return dmShapeFrom(out)
+	return dmShapeInto(dmBuf(buf, r), out)
 }
 
 // buildExpand prepares Expand: the input broadcast to the shape input
@@ -51,17 +58,18 @@ func buildExpand(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("shape: %w", err)
 		}
-		shape, err := dmExpandShape(x.Shape, spec)
+		var shapeBuf, istBuf, ssBuf, ostBuf [MaxDims]int
+		shape, err := dmExpandShape(&shapeBuf, x.Shape, spec)
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
 		if dmProd(shape) == x.Len() {
 			// Only leading 1s were added (or nothing changed).
-			return []*tensor.Tensor{dmShare(x, shape)}, nil
+			return ctx.Out(dmShare(ctx, x, shape)), nil
 		}
 		r := len(shape)
-		ist := dmStrides(x.Shape)
-		ss := make([]int, r)
+		ist := dmStridesInto(dmBuf(&istBuf, len(x.Shape)), x.Shape)
+		ss := dmBuf(&ssBuf, r)
 		for i := range ss {
 			k := i - (r - len(x.Shape))
 			if k >= 0 && x.Shape[k] != 1 {
@@ -72,9 +80,9 @@ func buildExpand(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		out := ctx.New(x.DType, shape...)
-		mv.strided(out.Data, x.Data, newDmPlan(shape, dmStrides(shape), ss, 0, 0), ctx.Threads)
-		return []*tensor.Tensor{out}, nil
+		out := ctx.NewUninit(x.DType, shape...) // the plan covers it
+		mv.strided(out.Data, x.Data, newDmPlan(shape, dmStridesInto(dmBuf(&ostBuf, r), shape), ss, 0, 0), redThreads(ctx))
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -96,7 +104,13 @@ func buildTile(n *Node) (Kernel, error) {
 		if len(reps) != r {
 			return nil, nd.errf("%d repeats for rank %d", len(reps), r)
 		}
-		spec := make([]int64, r)
+		var specBuf [MaxDims]int64
+		var spec []int64
+		if r <= len(specBuf) {
+			spec = specBuf[:r]
+		} else {
+			spec = make([]int64, r)
+		}
 		for i, k := range reps {
 			if k < 0 {
 				return nil, nd.errf("negative repeat %d", k)
@@ -106,7 +120,8 @@ func buildTile(n *Node) (Kernel, error) {
 			}
 			spec[i] = int64(x.Shape[i]) * k
 		}
-		shape, err := dmShapeFrom(spec)
+		var shapeBuf, istBuf, ostBuf [MaxDims]int
+		shape, err := dmShapeInto(dmBuf(&shapeBuf, r), spec)
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
@@ -114,19 +129,24 @@ func buildTile(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		out := ctx.New(x.DType, shape...)
+		out := ctx.NewUninit(x.DType, shape...) // the copies tile it
 		// Iterate over [reps0, dim0, reps1, dim1, ...]: each repeat index
 		// moves the destination by a whole copy of the axis and the source
 		// not at all.
-		ist, ost := dmStrides(x.Shape), dmStrides(shape)
-		it := make([]int, 2*r)
-		ds, ss := make([]int, 2*r), make([]int, 2*r)
+		ist, ost := dmStridesInto(dmBuf(&istBuf, r), x.Shape), dmStridesInto(dmBuf(&ostBuf, r), shape)
+		var itBuf, dsBuf, ssBuf [2 * MaxDims]int
+		var it, ds, ss []int
+		if 2*r <= len(itBuf) {
+			it, ds, ss = itBuf[:2*r], dsBuf[:2*r], ssBuf[:2*r]
+		} else {
+			it, ds, ss = make([]int, 2*r), make([]int, 2*r), make([]int, 2*r)
+		}
 		for i := 0; i < r; i++ {
 			it[2*i], it[2*i+1] = int(reps[i]), x.Shape[i]
 			ds[2*i], ds[2*i+1] = x.Shape[i]*ost[i], ost[i]
 			ss[2*i], ss[2*i+1] = 0, ist[i]
 		}
-		mv.strided(out.Data, x.Data, newDmPlan(it, ds, ss, 0, 0), ctx.Threads)
-		return []*tensor.Tensor{out}, nil
+		mv.strided(out.Data, x.Data, newDmPlan(it, ds, ss, 0, 0), redThreads(ctx))
+		return ctx.Out(out), nil
 	}), nil
 }

@@ -50,7 +50,8 @@ func buildGather(n *Node) (Kernel, error) {
 		}
 		dim := x.Shape[ax]
 		outer, inner := dmProd(x.Shape[:ax]), dmProd(x.Shape[ax+1:])
-		shape := make([]int, 0, len(x.Shape)-1+len(it.Shape))
+		var buf [MaxDims]int
+		shape := dmBuf(&buf, len(x.Shape)-1+len(it.Shape))[:0]
 		shape = append(shape, x.Shape[:ax]...)
 		shape = append(shape, it.Shape...)
 		shape = append(shape, x.Shape[ax+1:]...)
@@ -58,27 +59,17 @@ func buildGather(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		out := ctx.New(x.DType, shape...)
+		out := ctx.NewUninit(x.DType, shape...) // every block is written
 		if out.Len() == 0 {
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}
-		offs := make([]int, outer*len(idx))
-		for j, v := range idx {
-			k, err := dmIndex(v, dim)
-			if err != nil {
+		for _, v := range idx {
+			if _, err := dmIndex(v, dim); err != nil {
 				return nil, nd.errf("%w", err)
 			}
-			offs[j] = k * inner
 		}
-		for o := 1; o < outer; o++ {
-			base := o * dim * inner
-			row := offs[o*len(idx) : (o+1)*len(idx)]
-			for j := range row {
-				row[j] = offs[j] + base
-			}
-		}
-		mv.gatherBlocks(out.Data, x.Data, offs, inner)
-		return []*tensor.Tensor{out}, nil
+		mv.gather(out.Data, x.Data, idx, outer, dim, inner)
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -106,7 +97,7 @@ func buildGatherElements(n *Node) (Kernel, error) {
 		}
 		out := ctx.New(x.DType, it.Shape...)
 		mv.gatherBlocks(out.Data, x.Data, offs, 1)
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -247,7 +238,7 @@ func buildGatherND(n *Node) (Kernel, error) {
 		if blk > 0 {
 			mv.gatherBlocks(out.Data, x.Data, offs, blk)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -298,7 +289,7 @@ func buildCompress(n *Node) (Kernel, error) {
 		}
 		out := ctx.New(x.DType, shape...)
 		if out.Len() == 0 {
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}
 		offs := make([]int, 0, outer*len(picked))
 		for o := 0; o < outer; o++ {
@@ -307,6 +298,6 @@ func buildCompress(n *Node) (Kernel, error) {
 			}
 		}
 		mv.gatherBlocks(out.Data, x.Data, offs, inner)
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }

@@ -61,13 +61,27 @@ func dmAxis(axis int64, rank int) (int, bool) {
 
 // dmStrides returns the row-major element strides of shape.
 func dmStrides(shape []int) []int {
-	st := make([]int, len(shape))
+	return dmStridesInto(make([]int, len(shape)), shape)
+}
+
+// dmStridesInto writes the row-major element strides of shape into st
+// (of the same length) and returns it.
+func dmStridesInto(st, shape []int) []int {
 	s := 1
 	for i := len(shape) - 1; i >= 0; i-- {
 		st[i] = s
 		s *= shape[i]
 	}
 	return st
+}
+
+// dmBuf returns n ints: buf[:n] when they fit (a caller's array on its
+// stack), else a new slice. Kernels use it for per-run shapes and strides.
+func dmBuf(buf *[MaxDims]int, n int) []int {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]int, n)
 }
 
 // dmProd returns the product of dims (1 for none).
@@ -105,11 +119,16 @@ const dmMaxElems = 1 << 31
 // dmShapeFrom converts shape values to ints, rejecting negative dimensions
 // and shapes of more than dmMaxElems elements.
 func dmShapeFrom(v []int64) ([]int, error) {
-	out := make([]int, len(v))
+	return dmShapeInto(make([]int, len(v)), v)
+}
+
+// dmShapeInto is dmShapeFrom writing into out (of v's length). Neither
+// escapes (errors format copies), so both may be on the caller's stack.
+func dmShapeInto(out []int, v []int64) ([]int, error) {
 	total, zero, tooLarge := int64(1), false, false
 	for i, d := range v {
 		if d < 0 {
-			return nil, fmt.Errorf("negative dimension %d in shape %v", d, v)
+			return nil, fmt.Errorf("negative dimension %d in shape %v", d, slices.Clone(v))
 		}
 		if d > dmMaxElems {
 			tooLarge = true
@@ -124,7 +143,7 @@ func dmShapeFrom(v []int64) ([]int, error) {
 		out[i] = int(d)
 	}
 	if tooLarge && !zero {
-		return nil, fmt.Errorf("shape %v is too large", v)
+		return nil, fmt.Errorf("shape %v is too large", slices.Clone(v))
 	}
 	return out, nil
 }
@@ -147,20 +166,29 @@ func dmRequire(n *Node, k int) error {
 	return nil
 }
 
-// dmShare returns a tensor with a new shape sharing t's data (kernels never
-// write into their inputs, so sharing is safe).
-func dmShare(t *tensor.Tensor, shape []int) *tensor.Tensor {
-	return &tensor.Tensor{DType: t.DType, Shape: shape, Data: t.Data}
+// dmShare returns a tensor with a new shape (copied) sharing t's data
+// (kernels never write into their inputs, so sharing is safe); its header
+// is the engine's recycled one.
+func dmShare(ctx *Ctx, t *tensor.Tensor, shape []int) *tensor.Tensor {
+	return ctx.View(t.DType, shape, t.Data)
 }
 
 // dmMover moves elements between slices of one element type, given as the
 // Data of tensors. All offsets and lengths are in elements and are
 // validated by the callers.
 type dmMover interface {
-	// strided copies the elements described by p from src to dst.
-	strided(dst, src any, p *dmPlan, threads int)
+	// strided copies the elements described by p from src to dst (p is
+	// passed by value so that callers' plans stay on their stacks).
+	strided(dst, src any, p dmPlan, threads int)
+	// stridedRange runs units [lo, hi) of p (see dmPlan.split).
+	stridedRange(dst, src any, p *dmPlan, blocked bool, lo, hi int)
 	// gatherBlocks sets dst[i*blk:(i+1)*blk] = src[offs[i]:offs[i]+blk].
 	gatherBlocks(dst, src any, offs []int, blk int)
+	// gather sets block (o, j) of dst (blocks of inner elements, outer
+	// rows of len(idx)) to block (o, k) of src (outer rows of dim blocks),
+	// k being idx[j], counted from the end when negative; the indices are
+	// known to be in range.
+	gather(dst, src any, idx []int64, outer, dim, inner int)
 	// scatterBlocks sets dst[offs[i]:offs[i]+blk] = src[i*blk:(i+1)*blk],
 	// in order (a later block overwrites an earlier one).
 	scatterBlocks(dst, src any, offs []int, blk int)
@@ -217,8 +245,12 @@ func dmMoverFor(t *tensor.Tensor) (dmMover, error) {
 	return nil, fmt.Errorf("unsupported element type %T", t.Data)
 }
 
-func (dmMoverOf[T]) strided(dst, src any, p *dmPlan, threads int) {
-	dmRun(dst.([]T), src.([]T), p, threads)
+func (m dmMoverOf[T]) strided(dst, src any, p dmPlan, threads int) {
+	dmRun[T](m, dst, src, &p, threads)
+}
+
+func (dmMoverOf[T]) stridedRange(dst, src any, p *dmPlan, blocked bool, lo, hi int) {
+	dmRange(dst.([]T), src.([]T), p, blocked, lo, hi)
 }
 
 func (dmMoverOf[T]) gatherBlocks(dst, src any, offs []int, blk int) {
@@ -232,6 +264,32 @@ func (dmMoverOf[T]) gatherBlocks(dst, src any, offs []int, blk int) {
 	}
 	for i, o := range offs {
 		copy(d[i*blk:(i+1)*blk], s[o:o+blk])
+	}
+}
+
+func (dmMoverOf[T]) gather(dst, src any, idx []int64, outer, dim, inner int) {
+	d, s := dst.([]T), src.([]T)
+	n := len(idx)
+	if inner == 1 {
+		for o := 0; o < outer; o++ {
+			row, srow := d[o*n:(o+1)*n], s[o*dim:(o+1)*dim]
+			for j, v := range idx {
+				if v < 0 {
+					v += int64(dim)
+				}
+				row[j] = srow[v]
+			}
+		}
+		return
+	}
+	for o := 0; o < outer; o++ {
+		for j, v := range idx {
+			if v < 0 {
+				v += int64(dim)
+			}
+			k := (o*dim + int(v)) * inner
+			copy(d[(o*n+j)*inner:(o*n+j+1)*inner], s[k:k+inner])
+		}
 	}
 }
 
@@ -458,7 +516,7 @@ func buildDropout(n *Node) (Kernel, error) {
 	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		if !wantMask {
-			return []*tensor.Tensor{x}, nil
+			return ctx.Out(x), nil
 		}
 		var mask *tensor.Tensor
 		if boolMask {
@@ -479,7 +537,7 @@ func buildDropout(n *Node) (Kernel, error) {
 			}
 			mv.fill(mask.Data, one.Data, 0)
 		}
-		return []*tensor.Tensor{x, mask}, nil
+		return ctx.Out(x, mask), nil
 	}), nil
 }
 
@@ -562,7 +620,7 @@ func buildOneHot(n *Node) (Kernel, error) {
 			offs = append(offs, (o*depth+int(v))*inner+j)
 		}
 		mv.fillAt(out.Data, values.Data, 1, offs)
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -601,7 +659,7 @@ func buildTrilu(n *Node) (Kernel, error) {
 		if x.Len() > 0 {
 			mv.trilu(out.Data, x.Data, x.Len()/(rows*cols), rows, cols, int(k), upper != 0)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -665,7 +723,7 @@ func buildNonZero(n *Node) (Kernel, error) {
 				f /= shape[a]
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -738,7 +796,7 @@ func buildCumSum(n *Node) (Kernel, error) {
 				return nil, nd.errf("%w", err)
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -806,7 +864,7 @@ func buildReverseSequence(n *Node) (Kernel, error) {
 		if inner > 0 {
 			mv.gatherBlocks(out.Data, x.Data, offs, inner)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -858,7 +916,7 @@ func buildUnique(n *Node) (Kernel, error) {
 				perm = append(perm, i)
 			}
 		}
-		rows := dmTransposeData(ctx, x, mv, shape, perm)
+		rows := dmTransposeData(ctx, x, mv, shape, perm, nil)
 		var order, inverse, counts []int
 		switch d := rows.Data.(type) {
 		case []float32:
@@ -914,9 +972,8 @@ func buildUnique(n *Node) (Kernel, error) {
 		for i, p := range perm {
 			inv[p] = i
 		}
-		y := dmTransposeData(ctx, picked, mv, picked.Shape, inv)
-		outs := []*tensor.Tensor{y, dmInt64Vec(ctx, order), dmInt64Vec(ctx, inverse), dmInt64Vec(ctx, counts)}
-		return outs, nil
+		y := dmTransposeData(ctx, picked, mv, picked.Shape, inv, nil)
+		return ctx.Out(y, dmInt64Vec(ctx, order), dmInt64Vec(ctx, inverse), dmInt64Vec(ctx, counts)), nil
 	}), nil
 }
 

@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -50,7 +52,7 @@ func buildPad(n *Node) (Kernel, error) {
 	default:
 		return nil, n.Errorf("unknown mode %q", modeName)
 	}
-	nd := dmNodeOf(n)
+	k := &dmPadKernel{nd: dmNodeOf(n), mode: mode}
 	if n.Opset < 11 {
 		name := "pads"
 		if n.Opset < 2 {
@@ -71,130 +73,96 @@ func buildPad(n *Node) (Kernel, error) {
 			x := in[0]
 			var val *tensor.Tensor
 			if value != 0 || math.Signbit(float64(value)) {
-				v, err := tensor.Convert(tensor.Scalar(value), x.DType)
+				v, err := k.value(value, x.DType)
 				if err != nil {
-					return nil, nd.errf("value: %w", err)
+					return nil, k.nd.errf("value: %w", err)
 				}
 				val = v
 			}
-			out, err := dmPad(ctx, x, pads, nil, mode, val)
+			out, err := k.pad(ctx, x, pads, nil, val)
 			if err != nil {
-				return nil, nd.errf("%w", err)
+				return nil, k.nd.errf("%w", err)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		if len(in) < 2 || in[1] == nil {
-			return nil, nd.errf("missing pads input")
+			return nil, k.nd.errf("missing pads input")
 		}
 		pads, err := dmInts(in[1])
 		if err != nil {
-			return nil, nd.errf("pads: %w", err)
+			return nil, k.nd.errf("pads: %w", err)
 		}
 		var val *tensor.Tensor
 		if len(in) > 2 && in[2] != nil && in[2].Len() > 0 {
 			val = in[2]
 			if val.DType != x.DType || val.Len() != 1 {
-				return nil, nd.errf("constant_value must be one %v element, got %v", x.DType, val)
+				return nil, k.nd.errf("constant_value must be one %v element, got %v", x.DType, val)
 			}
 		}
 		var axes []int64
 		if len(in) > 3 && in[3] != nil {
 			if axes, err = dmInts(in[3]); err != nil {
-				return nil, nd.errf("axes: %w", err)
+				return nil, k.nd.errf("axes: %w", err)
 			}
 		}
-		out, err := dmPad(ctx, x, pads, axes, mode, val)
+		out, err := k.pad(ctx, x, pads, axes, val)
 		if err != nil {
-			return nil, nd.errf("%w", err)
+			return nil, k.nd.errf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
-// dmPad pads x. axes nil means all axes; val nil means zero.
-func dmPad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, mode int, val *tensor.Tensor) (*tensor.Tensor, error) {
-	r := len(x.Shape)
-	begin, end := make([]int, r), make([]int, r)
-	if axes == nil {
-		if len(pads) != 2*r {
-			return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
-		}
-		for i := 0; i < r; i++ {
-			begin[i], end[i] = int(pads[i]), int(pads[r+i])
-		}
-	} else {
-		if len(pads) != 2*len(axes) {
-			return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
-		}
-		seen := make([]bool, r)
-		for i, a := range axes {
-			ax, ok := dmAxis(a, r)
-			if !ok {
-				return nil, fmt.Errorf("axis %d out of range for rank %d", a, r)
-			}
-			if seen[ax] {
-				return nil, fmt.Errorf("axis %d repeated", a)
-			}
-			seen[ax] = true
-			begin[ax], end[ax] = int(pads[i]), int(pads[len(axes)+i])
-		}
+// dmPadKernel is a prepared Pad node.
+type dmPadKernel struct {
+	nd   dmNode
+	mode int
+	// val is the value attribute of opsets 1-10 converted to the type of
+	// the last input seen (read-only once published).
+	val atomic.Pointer[tensor.Tensor]
+	// maps is the index geometry of the last input shape and pads, for
+	// the modes other than constant (read-only once published).
+	maps atomic.Pointer[dmPadMaps]
+}
+
+// value returns the float value attribute converted to dt.
+func (k *dmPadKernel) value(v float32, dt tensor.DataType) (*tensor.Tensor, error) {
+	if t := k.val.Load(); t != nil && t.DType == dt {
+		return t, nil
 	}
-	shape := make([]int, r)
-	spec := make([]int64, r)
-	for i, d := range x.Shape {
-		if math.Abs(float64(begin[i]))+math.Abs(float64(end[i])) > dmMaxElems {
-			return nil, fmt.Errorf("pads %v are too large", pads)
-		}
-		spec[i] = int64(d + begin[i] + end[i])
-		if spec[i] < 0 {
-			return nil, fmt.Errorf("pads %v crop more than the input shape %v", pads, x.Shape)
-		}
-		if mode != dmPadConstant && d == 0 && spec[i] > 0 {
-			return nil, fmt.Errorf("cannot pad an empty axis in mode %d", mode)
-		}
-	}
-	shape, err := dmShapeFrom(spec)
+	t, err := tensor.Convert(tensor.Scalar(v), dt)
 	if err != nil {
 		return nil, err
 	}
-	mv, err := dmMoverFor(x)
-	if err != nil {
-		return nil, err
+	k.val.Store(t)
+	return t, nil
+}
+
+// dmPadMaps is the geometry of a non-constant Pad for one input shape and
+// pads: maps[k][o] is the input index read for output index o along axis
+// k, rowOffs the input offset of each output row (all but the last axis).
+type dmPadMaps struct {
+	xShape, begin, end []int
+	maps               [][]int
+	rowOffs            []int
+}
+
+// padMaps returns the geometry for x's shape and the pads, from the last
+// one made when they match.
+func (k *dmPadKernel) padMaps(xShape, begin, end, shape, ist []int) *dmPadMaps {
+	if m := k.maps.Load(); m != nil && slices.Equal(m.xShape, xShape) && slices.Equal(m.begin, begin) && slices.Equal(m.end, end) {
+		return m
 	}
-	if r == 0 {
-		return x, nil
-	}
-	out := ctx.New(x.DType, shape...)
-	if out.Len() == 0 {
-		return out, nil
-	}
-	ist, ost := dmStrides(x.Shape), dmStrides(shape)
-	// The part of the input that survives cropping, and where it lands.
-	lens := make([]int, r)
-	doff, soff := 0, 0
-	for i, d := range x.Shape {
-		lens[i] = max(d-max(0, -begin[i])-max(0, -end[i]), 0)
-		doff += max(0, begin[i]) * ost[i]
-		soff += max(0, -begin[i]) * ist[i]
-	}
-	if mode == dmPadConstant {
-		if val != nil && !dmZeroScalar(val) {
-			mv.fill(out.Data, val.Data, 0)
-		}
-		p := newDmPlan(lens, ost, ist, doff, soff)
-		mv.strided(out.Data, x.Data, p, ctx.Threads)
-		return out, nil
-	}
-	// Other modes: each output coordinate reads a mapped input coordinate.
-	maps := make([][]int, r)
-	for k := range maps {
-		d, m := x.Shape[k], make([]int, shape[k])
-		for o := range m {
-			i := o - begin[k]
-			switch mode {
+	r := len(xShape)
+	m := &dmPadMaps{xShape: slices.Clone(xShape), begin: slices.Clone(begin), end: slices.Clone(end), maps: make([][]int, r)}
+	for a := range m.maps {
+		d, mp := xShape[a], make([]int, shape[a])
+		for o := range mp {
+			i := o - begin[a]
+			switch k.mode {
 			case dmPadEdge:
 				i = min(max(i, 0), d-1)
 			case dmPadWrap:
@@ -210,33 +178,134 @@ func dmPad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, mode int, val *tensor
 					i = period - i
 				}
 			}
-			m[o] = i
+			mp[o] = i
 		}
-		maps[k] = m
+		m.maps[a] = mp
 	}
-	rows := out.Len() / shape[r-1]
-	rowOffs := make([]int, rows)
+	rows := tensor.NumElements(shape) / shape[r-1]
+	m.rowOffs = make([]int, rows)
 	coord := make([]int, r-1)
-	for row := range rowOffs {
+	for row := range m.rowOffs {
 		off := 0
-		for k, c := range coord {
-			off += maps[k][c] * ist[k]
+		for a, c := range coord {
+			off += m.maps[a][c] * ist[a]
 		}
-		rowOffs[row] = off
-		for k := r - 2; k >= 0; k-- {
-			coord[k]++
-			if coord[k] < shape[k] {
+		m.rowOffs[row] = off
+		for a := r - 2; a >= 0; a-- {
+			coord[a]++
+			if coord[a] < shape[a] {
 				break
 			}
-			coord[k] = 0
+			coord[a] = 0
 		}
 	}
+	k.maps.Store(m)
+	return m
+}
+
+// pad pads x. axes nil means all axes; val nil means zero.
+func (k *dmPadKernel) pad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, val *tensor.Tensor) (*tensor.Tensor, error) {
+	mode := k.mode
+	r := len(x.Shape)
+	var beginBuf, endBuf [MaxDims]int
+	begin, end := dmBuf(&beginBuf, r), dmBuf(&endBuf, r)
+	if axes == nil {
+		if len(pads) != 2*r {
+			return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
+		}
+		for i := 0; i < r; i++ {
+			begin[i], end[i] = int(pads[i]), int(pads[r+i])
+		}
+	} else {
+		if len(pads) != 2*len(axes) {
+			return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
+		}
+		var seenBuf [MaxDims]bool
+		var seen []bool
+		if r <= MaxDims {
+			seen = seenBuf[:r]
+		} else {
+			seen = make([]bool, r)
+		}
+		for i, a := range axes {
+			ax, ok := dmAxis(a, r)
+			if !ok {
+				return nil, fmt.Errorf("axis %d out of range for rank %d", a, r)
+			}
+			if seen[ax] {
+				return nil, fmt.Errorf("axis %d repeated", a)
+			}
+			seen[ax] = true
+			begin[ax], end[ax] = int(pads[i]), int(pads[len(axes)+i])
+		}
+	}
+	var specBuf [MaxDims]int64
+	var spec []int64
+	if r <= MaxDims {
+		spec = specBuf[:r]
+	} else {
+		spec = make([]int64, r)
+	}
+	for i, d := range x.Shape {
+		if math.Abs(float64(begin[i]))+math.Abs(float64(end[i])) > dmMaxElems {
+			return nil, fmt.Errorf("pads %v are too large", pads)
+		}
+		spec[i] = int64(d + begin[i] + end[i])
+		if spec[i] < 0 {
+			return nil, fmt.Errorf("pads %v crop more than the input shape %v", pads, x.Shape)
+		}
+		if mode != dmPadConstant && d == 0 && spec[i] > 0 {
+			return nil, fmt.Errorf("cannot pad an empty axis in mode %d", mode)
+		}
+	}
+	var shapeBuf [MaxDims]int
+	shape, err := dmShapeInto(dmBuf(&shapeBuf, r), spec)
+	if err != nil {
+		return nil, err
+	}
+	mv, err := dmMoverFor(x)
+	if err != nil {
+		return nil, err
+	}
+	if r == 0 {
+		return x, nil
+	}
+	fill := mode == dmPadConstant && val != nil && !dmZeroScalar(val)
+	var out *tensor.Tensor
+	if mode == dmPadConstant && !fill {
+		out = ctx.New(x.DType, shape...) // the padding is zero
+	} else {
+		out = ctx.NewUninit(x.DType, shape...) // filled, or every element mapped
+	}
+	if out.Len() == 0 {
+		return out, nil
+	}
+	var istBuf, ostBuf [MaxDims]int
+	ist, ost := dmStridesInto(dmBuf(&istBuf, r), x.Shape), dmStridesInto(dmBuf(&ostBuf, r), shape)
+	// The part of the input that survives cropping, and where it lands.
+	var lensBuf [MaxDims]int
+	lens := dmBuf(&lensBuf, r)
+	doff, soff := 0, 0
+	for i, d := range x.Shape {
+		lens[i] = max(d-max(0, -begin[i])-max(0, -end[i]), 0)
+		doff += max(0, begin[i]) * ost[i]
+		soff += max(0, -begin[i]) * ist[i]
+	}
+	if mode == dmPadConstant {
+		if fill {
+			mv.fill(out.Data, val.Data, 0)
+		}
+		mv.strided(out.Data, x.Data, newDmPlan(lens, ost, ist, doff, soff), redThreads(ctx))
+		return out, nil
+	}
+	// Other modes: each output coordinate reads a mapped input coordinate.
+	m := k.padMaps(x.Shape, begin, end, shape, ist)
 	// The output columns copied straight from the input (none when padding
 	// and cropping leave nothing of the input on this axis).
 	w := shape[r-1]
 	lo := min(max(0, begin[r-1]), w)
 	hi := min(lo+lens[r-1], w)
-	mv.gatherRows(out.Data, x.Data, rowOffs, maps[r-1], lo, hi)
+	mv.gatherRows(out.Data, x.Data, m.rowOffs, m.maps[r-1], lo, hi)
 	return out, nil
 }
 

@@ -18,8 +18,9 @@ func init() {
 
 // dmReshapeTarget resolves a Reshape shape argument against the input
 // shape: 0 copies the input dimension (unless allowzero), -1 is inferred.
-func dmReshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
-	out := make([]int, len(spec))
+// The result is written into buf when it fits.
+func dmReshapeTarget(buf *[MaxDims]int, in []int, spec []int64, allowZero bool) ([]int, error) {
+	out := dmBuf(buf, len(spec))
 	infer := -1
 	known := 1
 	for i, d := range spec {
@@ -76,12 +77,13 @@ func buildReshape(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			shape, err := dmReshapeTarget(in[0].Shape, spec, false)
+		return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			var buf [MaxDims]int
+			shape, err := dmReshapeTarget(&buf, in[0].Shape, spec, false)
 			if err != nil {
 				return nil, nd.errf("%w", err)
 			}
-			return []*tensor.Tensor{dmShare(in[0], shape)}, nil
+			return ctx.Out(dmShare(ctx, in[0], shape)), nil
 		}), nil
 	}
 	allowZero, err := n.Int("allowzero", 0)
@@ -102,7 +104,7 @@ func buildReshape(n *Node) (Kernel, error) {
 			return nil, n.Errorf("shape %v has both 0 and -1 with allowzero=1", spec)
 		}
 	}
-	return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if len(in) < 2 || in[1] == nil {
 			return nil, nd.errf("missing shape input")
 		}
@@ -110,11 +112,12 @@ func buildReshape(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("shape: %w", err)
 		}
-		shape, err := dmReshapeTarget(in[0].Shape, spec, allowZero != 0)
+		var buf [MaxDims]int
+		shape, err := dmReshapeTarget(&buf, in[0].Shape, spec, allowZero != 0)
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		return []*tensor.Tensor{dmShare(in[0], shape)}, nil
+		return ctx.Out(dmShare(ctx, in[0], shape)), nil
 	}), nil
 }
 
@@ -131,7 +134,7 @@ func buildFlatten(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	nd := dmNodeOf(n)
-	return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		r := len(x.Shape)
 		a := axis
@@ -141,7 +144,7 @@ func buildFlatten(n *Node) (Kernel, error) {
 		if a < 0 || a > int64(r) {
 			return nil, nd.errf("axis %d out of range for rank %d", axis, r)
 		}
-		return []*tensor.Tensor{dmShare(x, []int{dmProd(x.Shape[:a]), dmProd(x.Shape[a:])})}, nil
+		return ctx.Out(dmShare(ctx, x, []int{dmProd(x.Shape[:a]), dmProd(x.Shape[a:])})), nil
 	}), nil
 }
 
@@ -158,7 +161,7 @@ func buildSqueeze(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	nd := dmNodeOf(n)
-	return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		axes, given := attrAxes, hasAttr
 		if fromInput && len(in) > 1 && in[1] != nil {
@@ -169,7 +172,13 @@ func buildSqueeze(n *Node) (Kernel, error) {
 			axes, given = v, true
 		}
 		r := len(x.Shape)
-		drop := make([]bool, r)
+		var dropBuf [MaxDims]bool
+		var drop []bool
+		if r <= MaxDims {
+			drop = dropBuf[:r]
+		} else {
+			drop = make([]bool, r)
+		}
 		if given {
 			for _, a := range axes {
 				ax, ok := dmAxis(a, r)
@@ -186,13 +195,14 @@ func buildSqueeze(n *Node) (Kernel, error) {
 				drop[i] = d == 1
 			}
 		}
-		shape := make([]int, 0, r)
+		var buf [MaxDims]int
+		shape := dmBuf(&buf, r)[:0]
 		for i, d := range x.Shape {
 			if !drop[i] {
 				shape = append(shape, d)
 			}
 		}
-		return []*tensor.Tensor{dmShare(x, shape)}, nil
+		return ctx.Out(dmShare(ctx, x, shape)), nil
 	}), nil
 }
 
@@ -223,7 +233,7 @@ func buildUnsqueeze(n *Node) (Kernel, error) {
 		return nil, n.Errorf("missing axes attribute")
 	}
 	nd := dmNodeOf(n)
-	return KernelFunc(func(_ *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		axes := attrAxes
 		if fromInput {
@@ -237,7 +247,13 @@ func buildUnsqueeze(n *Node) (Kernel, error) {
 			axes = v
 		}
 		r := len(x.Shape) + len(axes)
-		ins := make([]bool, r)
+		var insBuf [MaxDims]bool
+		var ins []bool
+		if r <= MaxDims {
+			ins = insBuf[:r]
+		} else {
+			ins = make([]bool, r)
+		}
 		for _, a := range axes {
 			ax, ok := dmAxis(a, r)
 			if !ok {
@@ -248,7 +264,8 @@ func buildUnsqueeze(n *Node) (Kernel, error) {
 			}
 			ins[ax] = true
 		}
-		shape := make([]int, r)
+		var buf [MaxDims]int
+		shape := dmBuf(&buf, r)
 		j := 0
 		for i := range shape {
 			if ins[i] {
@@ -258,6 +275,6 @@ func buildUnsqueeze(n *Node) (Kernel, error) {
 			shape[i] = x.Shape[j]
 			j++
 		}
-		return []*tensor.Tensor{dmShare(x, shape)}, nil
+		return ctx.Out(dmShare(ctx, x, shape)), nil
 	}), nil
 }

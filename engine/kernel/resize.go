@@ -3,6 +3,9 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
@@ -73,6 +76,8 @@ type rszConfig struct {
 	roiIn, scalesIn, sizesIn int
 	// attrScales holds Upsample-7's scales attribute.
 	attrScales []float32
+	// last is the plan of the last run's input shape and geometry.
+	last atomic.Pointer[rszPlan]
 }
 
 // buildUpsample prepares Upsample (opset 7 with a scales attribute, 9 with
@@ -270,50 +275,70 @@ func (c *rszConfig) errorf(format string, args ...any) error {
 	return fmt.Errorf("kernel: %s: %s", c.name, fmt.Sprintf(format, args...))
 }
 
-// geometry works out, for every axis of x, the output length, the scale and
+// rszGeom is, for every axis of an input, the output length, the scale and
 // the region of interest.
-func (c *rszConfig) geometry(x *tensor.Tensor, in []*tensor.Tensor) (out []int, scale, lenF, roiLo, roiHi []float64, err error) {
+type rszGeom struct {
+	out                       []int
+	scale, lenF, roiLo, roiHi []float64
+}
+
+// rszGeomBuf holds a geometry's values in place for inputs of rank up to
+// MaxDims, so that working it out for every run allocates nothing.
+type rszGeomBuf struct {
+	out  [MaxDims]int
+	f    [4][MaxDims]float64
+	axes [MaxDims]int
+	seen [MaxDims]bool
+}
+
+// geometry works out the geometry of x, in buf when it fits.
+func (c *rszConfig) geometry(x *tensor.Tensor, in []*tensor.Tensor, buf *rszGeomBuf) (g rszGeom, err error) {
 	r := len(x.Shape)
-	axes := make([]int, r)
+	var axes []int
+	var seen []bool
+	if r <= MaxDims {
+		g = rszGeom{out: buf.out[:r], scale: buf.f[0][:r], lenF: buf.f[1][:r], roiLo: buf.f[2][:r], roiHi: buf.f[3][:r]}
+		axes, seen = buf.axes[:r], buf.seen[:r]
+	} else {
+		g = rszGeom{out: make([]int, r), scale: make([]float64, r), lenF: make([]float64, r), roiLo: make([]float64, r), roiHi: make([]float64, r)}
+		axes, seen = make([]int, r), make([]bool, r)
+	}
 	for i := range axes {
 		axes[i] = i
 	}
 	if c.axes != nil {
 		axes = axes[:0]
-		seen := make([]bool, r)
 		for _, a := range c.axes {
 			ax, err := redAxis(a, r)
 			if err != nil {
-				return nil, nil, nil, nil, nil, c.errorf("axes: %v", err)
+				return g, c.errorf("axes: %v", err)
 			}
 			if seen[ax] {
-				return nil, nil, nil, nil, nil, c.errorf("axis %d repeated in axes", a)
+				return g, c.errorf("axis %d repeated in axes", a)
 			}
 			seen[ax] = true
 			axes = append(axes, ax)
 		}
 	}
-	out = append([]int(nil), x.Shape...)
-	scale, lenF = make([]float64, r), make([]float64, r)
-	roiLo, roiHi = make([]float64, r), make([]float64, r)
-	for i := range scale {
-		scale[i], lenF[i], roiHi[i] = 1, float64(x.Shape[i]), 1
+	copy(g.out, x.Shape)
+	for i := range g.scale {
+		g.scale[i], g.lenF[i], g.roiLo[i], g.roiHi[i] = 1, float64(x.Shape[i]), 0, 1
 	}
 	if c.coord == rszTFCropAndResize {
 		roi := rszInput(in, c.roiIn)
 		if roi == nil {
-			return nil, nil, nil, nil, nil, c.errorf("tf_crop_and_resize needs the roi input")
+			return g, c.errorf("tf_crop_and_resize needs the roi input")
 		}
 		rt, err := tensor.Convert(roi, tensor.Float64)
 		if err != nil {
-			return nil, nil, nil, nil, nil, c.errorf("roi: %v", err)
+			return g, c.errorf("roi: %v", err)
 		}
 		rv := rt.Data.([]float64)
 		if len(rv) != 2*len(axes) {
-			return nil, nil, nil, nil, nil, c.errorf("roi has %d values, want %d", len(rv), 2*len(axes))
+			return g, c.errorf("roi has %d values, want %d", len(rv), 2*len(axes))
 		}
 		for i, ax := range axes {
-			roiLo[ax], roiHi[ax] = rv[i], rv[len(axes)+i]
+			g.roiLo[ax], g.roiHi[ax] = rv[i], rv[len(axes)+i]
 		}
 	}
 	var scales []float32
@@ -321,74 +346,74 @@ func (c *rszConfig) geometry(x *tensor.Tensor, in []*tensor.Tensor) (out []int, 
 		scales = c.attrScales
 	} else if s := rszInput(in, c.scalesIn); s != nil {
 		if scales, err = tensor.Float32s(s); err != nil {
-			return nil, nil, nil, nil, nil, c.errorf("scales: %v", err)
+			return g, c.errorf("scales: %v", err)
 		}
 	}
 	if scales != nil {
 		if len(scales) != len(axes) {
-			return nil, nil, nil, nil, nil, c.errorf("%d scales for %d axes", len(scales), len(axes))
+			return g, c.errorf("%d scales for %d axes", len(scales), len(axes))
 		}
 		for i, ax := range axes {
 			s := scales[i]
 			if !(s > 0) || math.IsInf(float64(s), 0) {
-				return nil, nil, nil, nil, nil, c.errorf("scale %v must be positive", s)
+				return g, c.errorf("scale %v must be positive", s)
 			}
 			if c.name == "Upsample" && s < 1 {
-				return nil, nil, nil, nil, nil, c.errorf("scale %v must be at least 1", s)
+				return g, c.errorf("scale %v must be at least 1", s)
 			}
 			// The output length is floor(scale*length) in float32, as ONNX
 			// Runtime computes it (the roi does not shrink it).
 			l := s * float32(x.Shape[ax])
 			if !(l >= 0 && l < rszMaxElems) {
-				return nil, nil, nil, nil, nil, c.errorf("scale %v gives output length %v for axis %d", s, l, ax)
+				return g, c.errorf("scale %v gives output length %v for axis %d", s, l, ax)
 			}
-			scale[ax], lenF[ax], out[ax] = float64(s), float64(l), int(l)
+			g.scale[ax], g.lenF[ax], g.out[ax] = float64(s), float64(l), int(l)
 		}
-		return out, scale, lenF, roiLo, roiHi, nil
+		return g, nil
 	}
 	st := rszInput(in, c.sizesIn)
 	if st == nil {
-		return nil, nil, nil, nil, nil, c.errorf("needs scales or sizes")
+		return g, c.errorf("needs scales or sizes")
 	}
 	sizes, err := tensor.Int64s(st)
 	if err != nil {
-		return nil, nil, nil, nil, nil, c.errorf("sizes: %v", err)
+		return g, c.errorf("sizes: %v", err)
 	}
 	if len(sizes) != len(axes) {
-		return nil, nil, nil, nil, nil, c.errorf("%d sizes for %d axes", len(sizes), len(axes))
+		return g, c.errorf("%d sizes for %d axes", len(sizes), len(axes))
 	}
 	for i, ax := range axes {
 		if sizes[i] < 0 {
-			return nil, nil, nil, nil, nil, c.errorf("negative size %d", sizes[i])
+			return g, c.errorf("negative size %d", sizes[i])
 		}
 		if x.Shape[ax] == 0 {
-			out[ax], scale[ax], lenF[ax] = int(sizes[i]), 1, float64(sizes[i])
+			g.out[ax], g.scale[ax], g.lenF[ax] = int(sizes[i]), 1, float64(sizes[i])
 			continue
 		}
-		scale[ax] = float64(float32(sizes[i]) / float32(x.Shape[ax]))
+		g.scale[ax] = float64(float32(sizes[i]) / float32(x.Shape[ax]))
 	}
 	if c.policy != rszStretch {
-		best := scale[axes[0]]
+		best := g.scale[axes[0]]
 		for _, ax := range axes[1:] {
-			if (c.policy == rszNotLarger) == (scale[ax] < best) {
-				best = scale[ax]
+			if (c.policy == rszNotLarger) == (g.scale[ax] < best) {
+				best = g.scale[ax]
 			}
 		}
 		for _, ax := range axes {
 			l := float32(best) * float32(x.Shape[ax])
 			if !(l < rszMaxElems) {
-				return nil, nil, nil, nil, nil, c.errorf("sizes %v give output length %v for axis %d", sizes, l, ax)
+				return g, c.errorf("sizes %v give output length %v for axis %d", sizes, l, ax)
 			}
-			scale[ax], lenF[ax] = best, float64(l)
-			out[ax] = int(math.Floor(float64(l) + 0.5))
+			g.scale[ax], g.lenF[ax] = best, float64(l)
+			g.out[ax] = int(math.Floor(float64(l) + 0.5))
 		}
-		return out, scale, lenF, roiLo, roiHi, nil
+		return g, nil
 	}
 	for i, ax := range axes {
-		out[ax] = int(sizes[i])
-		lenF[ax] = float64(sizes[i])
+		g.out[ax] = int(sizes[i])
+		g.lenF[ax] = float64(sizes[i])
 	}
-	return out, scale, lenF, roiLo, roiHi, nil
+	return g, nil
 }
 
 // source maps output position o of an axis to a position in the input.
@@ -556,17 +581,101 @@ func (c *rszConfig) nearestIndex(x, scale float64) int {
 	return int(x)
 }
 
+// rszPlan is the sampling of one input shape into one output geometry,
+// cached in the rszConfig for the next run (read-only once published).
+type rszPlan struct {
+	xShape []int
+	g      rszGeom // the geometry it was made for (copies)
+	// plans holds the axis plans of the resized axes (nil for the others).
+	plans   []*rszAxisPlan
+	resized bool
+	// gather is the nearest-mode sampling.
+	gather *rszGather
+	// resizedAxes lists the resized axes; bil is set when the one-sweep
+	// bilinear path applies; outside holds the outside marks per axis
+	// (nil when no position is outside).
+	resizedAxes []int
+	bil         *rszBilin
+	outside     [][]bool
+}
+
+// matches reports whether p was made for shape and g.
+func (p *rszPlan) matches(shape []int, g *rszGeom) bool {
+	return slices.Equal(p.xShape, shape) && slices.Equal(p.g.out, g.out) &&
+		rszSameFloats(p.g.scale, g.scale) && rszSameFloats(p.g.lenF, g.lenF) &&
+		rszSameFloats(p.g.roiLo, g.roiLo) && rszSameFloats(p.g.roiHi, g.roiHi)
+}
+
+// rszSameFloats compares bit patterns (so a NaN matches itself).
+func rszSameFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// planFor returns the plan for shape and g, from the last one made when
+// they match.
+func (c *rszConfig) planFor(shape []int, g *rszGeom) *rszPlan {
+	if p := c.last.Load(); p != nil && p.matches(shape, g) {
+		return p
+	}
+	r := len(shape)
+	p := &rszPlan{
+		xShape: slices.Clone(shape),
+		g: rszGeom{out: slices.Clone(g.out), scale: slices.Clone(g.scale), lenF: slices.Clone(g.lenF),
+			roiLo: slices.Clone(g.roiLo), roiHi: slices.Clone(g.roiHi)},
+		plans: make([]*rszAxisPlan, r),
+	}
+	for d := 0; d < r; d++ {
+		ap := c.plan(shape[d], g.out[d], g.scale[d], g.lenF[d], g.roiLo[d], g.roiHi[d])
+		if !ap.identity() {
+			p.plans[d], p.resized = ap, true
+		}
+	}
+	if p.resized {
+		if c.mode == rszNearest {
+			p.gather = newRszGather(p.xShape, p.g.out, p.plans)
+		} else {
+			for d, ap := range p.plans {
+				if ap == nil {
+					continue
+				}
+				p.resizedAxes = append(p.resizedAxes, d)
+				if ap.hasOut {
+					if p.outside == nil {
+						p.outside = make([][]bool, r)
+					}
+					p.outside[d] = ap.outside
+				}
+			}
+			ra := p.resizedAxes
+			if len(ra) == 2 && ra[1] == ra[0]+1 && p.plans[ra[0]].n == 2 && p.plans[ra[1]].n == 2 {
+				p.bil = newRszBilin(p.xShape, ra[0], p.plans[ra[0]], p.plans[ra[1]])
+			}
+		}
+	}
+	c.last.Store(p)
+	return p
+}
+
 // run resizes its input.
 func (c *rszConfig) run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) == 0 || in[0] == nil {
 		return nil, c.errorf("missing input X")
 	}
 	x := in[0]
-	outShape, scale, lenF, lo, hi, err := c.geometry(x, in)
+	var gb rszGeomBuf
+	g, err := c.geometry(x, in, &gb)
 	if err != nil {
 		return nil, err
 	}
-	r := len(x.Shape)
+	outShape := g.out
 	total := 1.0
 	for _, d := range outShape {
 		total *= float64(d)
@@ -575,52 +684,46 @@ func (c *rszConfig) run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 		}
 	}
 	if total >= rszMaxElems {
-		return nil, c.errorf("output shape %v is too large", outShape)
+		return nil, c.errorf("output shape %v is too large", slices.Clone(outShape))
 	}
 	if x.Len() == 0 {
 		if tensor.NumElements(outShape) != 0 {
-			return nil, c.errorf("cannot resize empty %v to %v", x.Shape, outShape)
+			return nil, c.errorf("cannot resize empty %v to %v", x.Shape, slices.Clone(outShape))
 		}
-		return []*tensor.Tensor{ctx.New(x.DType, outShape...)}, nil
+		return ctx.Out(ctx.New(x.DType, outShape...)), nil
 	}
-	plans := make([]*rszAxisPlan, r)
-	resized := false
-	for d := 0; d < r; d++ {
-		if outShape[d] == 0 {
-			return []*tensor.Tensor{ctx.New(x.DType, outShape...)}, nil
-		}
-		p := c.plan(x.Shape[d], outShape[d], scale[d], lenF[d], lo[d], hi[d])
-		if !p.identity() {
-			plans[d], resized = p, true
-		}
+	if slices.Contains(outShape, 0) {
+		return ctx.Out(ctx.New(x.DType, outShape...)), nil
 	}
-	if !resized {
-		return []*tensor.Tensor{x}, nil
+	pl := c.planFor(x.Shape, &g)
+	if !pl.resized {
+		return ctx.Out(x), nil
 	}
 	if c.mode == rszNearest {
-		return c.runNearest(ctx, x, outShape, plans)
+		return c.runNearest(ctx, x, pl)
 	}
+	threads := redThreads(ctx)
 	switch xs := x.Data.(type) {
 	case []float32:
 		out := ctx.New(x.DType, outShape...)
-		c.interpolate(ctx, xs, out.Data.([]float32), x.Shape, outShape, plans)
-		return []*tensor.Tensor{out}, nil
+		rszInterpolate(threads, xs, out.Data.([]float32), pl, float32(c.extrapol))
+		return ctx.Out(out), nil
 	case []float64:
 		out := ctx.New(x.DType, outShape...)
-		c.interpolate(ctx, xs, out.Data.([]float64), x.Shape, outShape, plans)
-		return []*tensor.Tensor{out}, nil
+		rszInterpolate(threads, xs, out.Data.([]float64), pl, c.extrapol)
+		return ctx.Out(out), nil
 	case []tensor.F16, []tensor.BF16:
 		f, err := tensor.Float32s(x)
 		if err != nil {
 			return nil, c.errorf("%v", err)
 		}
 		res := make([]float32, tensor.NumElements(outShape))
-		c.interpolate(ctx, f, res, x.Shape, outShape, plans)
-		out, err := tensor.Convert(tensor.FromSlice(outShape, res), x.DType)
+		rszInterpolate(threads, f, res, pl, float32(c.extrapol))
+		out, err := tensor.Convert(tensor.FromSlice(slices.Clone(outShape), res), x.DType)
 		if err != nil {
 			return nil, c.errorf("%v", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}
 	if !x.DType.IsInteger() {
 		return nil, fmt.Errorf("kernel: %s: %v input with a non-nearest mode: %w", c.name, x.DType, ErrUnsupported)
@@ -631,214 +734,281 @@ func (c *rszConfig) run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 		return nil, c.errorf("%v", err)
 	}
 	res := make([]float64, tensor.NumElements(outShape))
-	c.interpolate(ctx, ft.Data.([]float64), res, x.Shape, outShape, plans)
+	rszInterpolate(threads, ft.Data.([]float64), res, pl, c.extrapol)
 	for i, v := range res {
 		res[i] = math.Round(v)
 	}
-	out, err := tensor.Convert(tensor.FromSlice(outShape, res), x.DType)
+	out, err := tensor.Convert(tensor.FromSlice(slices.Clone(outShape), res), x.DType)
 	if err != nil {
 		return nil, c.errorf("%v", err)
 	}
-	return []*tensor.Tensor{out}, nil
+	return ctx.Out(out), nil
 }
 
 // runNearest gathers the nearest input element of every output element.
-func (c *rszConfig) runNearest(ctx *Ctx, x *tensor.Tensor, outShape []int, plans []*rszAxisPlan) ([]*tensor.Tensor, error) {
-	out := ctx.New(x.DType, outShape...)
-	maps := make([][]int, len(plans))
-	var outside [][]bool
-	for d, p := range plans {
-		if p == nil {
-			continue
-		}
-		maps[d] = p.idx
-		if p.hasOut {
-			if outside == nil {
-				outside = make([][]bool, len(plans))
-			}
-			outside[d] = p.outside
-		}
-	}
-	g := rszGather{in: x.Shape, out: outShape, maps: maps, outside: outside, threads: redThreads(ctx)}
-	ev := c.extrapol
-	switch xs := x.Data.(type) {
-	case []float32:
-		rszGatherRun(&g, xs, out.Data.([]float32), float32(ev))
-	case []float64:
-		rszGatherRun(&g, xs, out.Data.([]float64), ev)
-	case []tensor.F16:
-		rszGatherRun(&g, xs, out.Data.([]tensor.F16), tensor.F16FromFloat64(ev))
-	case []tensor.BF16:
-		rszGatherRun(&g, xs, out.Data.([]tensor.BF16), tensor.BF16FromFloat64(ev))
-	case []int8:
-		rszGatherRun(&g, xs, out.Data.([]int8), redTruncate[int8](ev, math.MinInt8, math.MaxInt8))
-	case []uint8:
-		rszGatherRun(&g, xs, out.Data.([]uint8), redTruncate[uint8](ev, 0, math.MaxUint8))
-	case []int16:
-		rszGatherRun(&g, xs, out.Data.([]int16), redTruncate[int16](ev, math.MinInt16, math.MaxInt16))
-	case []uint16:
-		rszGatherRun(&g, xs, out.Data.([]uint16), redTruncate[uint16](ev, 0, math.MaxUint16))
-	case []int32:
-		rszGatherRun(&g, xs, out.Data.([]int32), redTruncate[int32](ev, math.MinInt32, math.MaxInt32))
-	case []uint32:
-		rszGatherRun(&g, xs, out.Data.([]uint32), redTruncate[uint32](ev, 0, math.MaxUint32))
-	case []int64:
-		rszGatherRun(&g, xs, out.Data.([]int64), redTruncate[int64](ev, math.MinInt64, math.MaxInt64))
-	case []uint64:
-		rszGatherRun(&g, xs, out.Data.([]uint64), redTruncate[uint64](ev, 0, math.MaxUint64))
-	case []bool:
-		rszGatherRun(&g, xs, out.Data.([]bool), ev != 0)
-	case []string:
-		rszGatherRun(&g, xs, out.Data.([]string), "")
-	default:
+func (c *rszConfig) runNearest(ctx *Ctx, x *tensor.Tensor, pl *rszPlan) ([]*tensor.Tensor, error) {
+	if !rszGatherable(x.Data) {
 		return nil, fmt.Errorf("kernel: %s: %v input: %w", c.name, x.DType, ErrUnsupported)
 	}
-	return []*tensor.Tensor{out}, nil
+	g := pl.gather
+	out := ctx.NewUninit(x.DType, pl.g.out...) // every element is gathered or filled
+	grain := 1 + 65536/(g.outBlock+1)
+	j, _ := rszGatherJobs.Get().(*rszGatherJob)
+	if j == nil {
+		j = new(rszGatherJob)
+	}
+	j.g, j.x, j.y, j.ev = g, x.Data, out.Data, c.extrapol
+	parallel.Do(g.blocks, grain, redThreads(ctx), j)
+	j.g, j.x, j.y = nil, nil, nil
+	rszGatherJobs.Put(j)
+	return ctx.Out(out), nil
 }
 
 // rszGather describes a nearest-neighbour gather: maps[d][o] is the input
 // index of output index o along axis d (nil: the same index), and
 // outside[d][o], when set, marks output slices that take the fill value.
+// The leading axes that are not resized form blocks (of inBlock input and
+// outBlock output elements) shared among threads.
 type rszGather struct {
-	in, out []int
-	maps    [][]int
-	outside [][]bool
-	threads int
+	in, out       []int
+	maps          [][]int
+	outside       [][]bool
+	inStr, outStr []int
+	lead, blocks  int
+	inBlock       int
+	outBlock      int
 }
 
-// rszGatherRun runs g on typed slices. The leading axes that are not
-// resized form independent blocks shared among threads.
-func rszGatherRun[T any](g *rszGather, x, y []T, fill T) {
-	r := len(g.in)
-	inStr, outStr := make([]int, r), make([]int, r)
+// newRszGather prepares the gather of the resized axes' plans.
+func newRszGather(in, out []int, plans []*rszAxisPlan) *rszGather {
+	r := len(in)
+	g := &rszGather{in: in, out: out, maps: make([][]int, r), inStr: make([]int, r), outStr: make([]int, r)}
+	for d, p := range plans {
+		if p == nil {
+			continue
+		}
+		g.maps[d] = p.idx
+		if p.hasOut {
+			if g.outside == nil {
+				g.outside = make([][]bool, r)
+			}
+			g.outside[d] = p.outside
+		}
+	}
 	si, so := 1, 1
 	for d := r - 1; d >= 0; d-- {
-		inStr[d], outStr[d] = si, so
-		si *= g.in[d]
-		so *= g.out[d]
+		g.inStr[d], g.outStr[d] = si, so
+		si *= in[d]
+		so *= out[d]
 	}
-	lead := 0
-	for lead < r-1 && g.maps[lead] == nil {
-		lead++
+	for g.lead < r-1 && g.maps[g.lead] == nil {
+		g.lead++
 	}
-	blocks := 1
-	for _, d := range g.in[:lead] {
-		blocks *= d
+	g.blocks = 1
+	for _, d := range in[:g.lead] {
+		g.blocks *= d
 	}
-	inBlock, outBlock := 1, 1
-	if lead > 0 {
-		inBlock, outBlock = inStr[lead-1], outStr[lead-1]
+	if g.lead > 0 {
+		g.inBlock, g.outBlock = g.inStr[g.lead-1], g.outStr[g.lead-1]
 	} else {
-		inBlock, outBlock = si, so
+		g.inBlock, g.outBlock = si, so
 	}
-	var rec func(d, inOff, outOff int)
-	rec = func(d, inOff, outOff int) {
-		m := g.maps[d]
-		var out []bool
-		if g.outside != nil {
-			out = g.outside[d]
-		}
-		if d == r-1 {
-			row := y[outOff : outOff+g.out[d]]
-			switch {
-			case m == nil:
-				copy(row, x[inOff:inOff+g.in[d]])
-			case out == nil:
-				src := x[inOff : inOff+g.in[d]]
-				for j, k := range m {
+	return g
+}
+
+// rszGatherable reports whether runNearest handles data's element type.
+func rszGatherable(data any) bool {
+	switch data.(type) {
+	case []float32, []float64, []tensor.F16, []tensor.BF16, []int8, []uint8, []int16, []uint16,
+		[]int32, []uint32, []int64, []uint64, []bool, []string:
+		return true
+	}
+	return false
+}
+
+// rszGatherJob is one run of a gather; rszGatherJobs recycles them.
+type rszGatherJob struct {
+	g    *rszGather
+	x, y any
+	ev   float64 // the extrapolation value
+}
+
+var rszGatherJobs sync.Pool
+
+// Range gathers blocks [lo, hi).
+func (j *rszGatherJob) Range(lo, hi int) {
+	g, ev := j.g, j.ev
+	switch xs := j.x.(type) {
+	case []float32:
+		rszGatherBlocks(g, xs, j.y.([]float32), float32(ev), lo, hi)
+	case []float64:
+		rszGatherBlocks(g, xs, j.y.([]float64), ev, lo, hi)
+	case []tensor.F16:
+		rszGatherBlocks(g, xs, j.y.([]tensor.F16), tensor.F16FromFloat64(ev), lo, hi)
+	case []tensor.BF16:
+		rszGatherBlocks(g, xs, j.y.([]tensor.BF16), tensor.BF16FromFloat64(ev), lo, hi)
+	case []int8:
+		rszGatherBlocks(g, xs, j.y.([]int8), redTruncate[int8](ev, math.MinInt8, math.MaxInt8), lo, hi)
+	case []uint8:
+		rszGatherBlocks(g, xs, j.y.([]uint8), redTruncate[uint8](ev, 0, math.MaxUint8), lo, hi)
+	case []int16:
+		rszGatherBlocks(g, xs, j.y.([]int16), redTruncate[int16](ev, math.MinInt16, math.MaxInt16), lo, hi)
+	case []uint16:
+		rszGatherBlocks(g, xs, j.y.([]uint16), redTruncate[uint16](ev, 0, math.MaxUint16), lo, hi)
+	case []int32:
+		rszGatherBlocks(g, xs, j.y.([]int32), redTruncate[int32](ev, math.MinInt32, math.MaxInt32), lo, hi)
+	case []uint32:
+		rszGatherBlocks(g, xs, j.y.([]uint32), redTruncate[uint32](ev, 0, math.MaxUint32), lo, hi)
+	case []int64:
+		rszGatherBlocks(g, xs, j.y.([]int64), redTruncate[int64](ev, math.MinInt64, math.MaxInt64), lo, hi)
+	case []uint64:
+		rszGatherBlocks(g, xs, j.y.([]uint64), redTruncate[uint64](ev, 0, math.MaxUint64), lo, hi)
+	case []bool:
+		rszGatherBlocks(g, xs, j.y.([]bool), ev != 0, lo, hi)
+	case []string:
+		rszGatherBlocks(g, xs, j.y.([]string), "", lo, hi)
+	}
+}
+
+// rszGatherBlocks runs blocks [lo, hi) of g on typed slices.
+func rszGatherBlocks[T any](g *rszGather, x, y []T, fill T, lo, hi int) {
+	for b := lo; b < hi; b++ {
+		rszGatherAxis(g, x, y, fill, g.lead, b*g.inBlock, b*g.outBlock)
+	}
+}
+
+// rszGatherAxis gathers the output slice at outOff along axes d and after
+// from the input slice at inOff.
+func rszGatherAxis[T any](g *rszGather, x, y []T, fill T, d, inOff, outOff int) {
+	m := g.maps[d]
+	var out []bool
+	if g.outside != nil {
+		out = g.outside[d]
+	}
+	if d == len(g.in)-1 {
+		row := y[outOff : outOff+g.out[d]]
+		switch {
+		case m == nil:
+			copy(row, x[inOff:inOff+g.in[d]])
+		case out == nil:
+			src := x[inOff : inOff+g.in[d]]
+			for j, k := range m {
+				row[j] = src[k]
+			}
+		default:
+			src := x[inOff : inOff+g.in[d]]
+			for j, k := range m {
+				if out[j] {
+					row[j] = fill
+				} else {
 					row[j] = src[k]
 				}
-			default:
-				src := x[inOff : inOff+g.in[d]]
-				for j, k := range m {
-					if out[j] {
-						row[j] = fill
-					} else {
-						row[j] = src[k]
-					}
-				}
 			}
-			return
 		}
-		for j := 0; j < g.out[d]; j++ {
-			o := outOff + j*outStr[d]
-			if out != nil && out[j] {
-				sub := y[o : o+outStr[d]]
-				for i := range sub {
-					sub[i] = fill
-				}
-				continue
-			}
-			if m != nil && j > 0 && m[j] == m[j-1] && (out == nil || !out[j-1]) {
-				// Same source as the previous slice: copy what it produced.
-				copy(y[o:o+outStr[d]], y[o-outStr[d]:o])
-				continue
-			}
-			k := j
-			if m != nil {
-				k = m[j]
-			}
-			rec(d+1, inOff+k*inStr[d], o)
-		}
+		return
 	}
-	grain := 1 + 65536/(outBlock+1)
-	parallel.For(blocks, grain, g.threads, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			rec(lead, b*inBlock, b*outBlock)
+	os := g.outStr[d]
+	for j := 0; j < g.out[d]; j++ {
+		o := outOff + j*os
+		if out != nil && out[j] {
+			sub := y[o : o+os]
+			for i := range sub {
+				sub[i] = fill
+			}
+			continue
 		}
-	})
+		if m != nil && j > 0 && m[j] == m[j-1] && (out == nil || !out[j-1]) {
+			// Same source as the previous slice: copy what it produced.
+			copy(y[o:o+os], y[o-os:o])
+			continue
+		}
+		k := j
+		if m != nil {
+			k = m[j]
+		}
+		rszGatherAxis(g, x, y, fill, d+1, inOff+k*g.inStr[d], o)
+	}
 }
 
-// interpolate runs linear or cubic resampling of x (shape in) into y
-// (shape out), one resized axis at a time, then writes the extrapolation
+// rszPools recycles the jobs and scratch buffers of linear and cubic
+// resampling for one float type (rszPoolsFor picks them).
+type rszPools struct {
+	pass, bilin, scratch sync.Pool
+}
+
+var rszPools32, rszPools64 rszPools
+
+// rszPoolsFor returns the pools of F (a nil pointer converts to an
+// interface without allocating).
+func rszPoolsFor[F float32 | float64]() *rszPools {
+	if _, ok := any((*F)(nil)).(*float32); ok {
+		return &rszPools32
+	}
+	return &rszPools64
+}
+
+// rszScratch returns a pooled buffer of at least n elements; give it back
+// with pools.scratch.Put.
+func rszScratch[F float32 | float64](pools *rszPools, n int) *[]F {
+	b, _ := pools.scratch.Get().(*[]F)
+	if b == nil {
+		b = new([]F)
+	}
+	if cap(*b) < n {
+		*b = make([]F, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// rszInterpolate runs linear or cubic resampling of x into y (of the
+// plan's input and output shapes), one resized axis at a time or both
+// axes of the bilinear path in one sweep, then writes the extrapolation
 // value where tf_crop_and_resize samples outside the input.
-func (c *rszConfig) interpolate(ctx *Ctx, x, y any, inShape, outShape []int, plans []*rszAxisPlan) {
-	switch xs := x.(type) {
-	case []float32:
-		rszInterpolate(ctx, xs, y.([]float32), inShape, outShape, plans, float32(c.extrapol))
-	case []float64:
-		rszInterpolate(ctx, xs, y.([]float64), inShape, outShape, plans, c.extrapol)
-	}
-}
-
-// rszInterpolate resamples typed slices for interpolate.
-func rszInterpolate[F float32 | float64](ctx *Ctx, x, y []F, inShape, outShape []int, plans []*rszAxisPlan, fill F) {
-	threads := redThreads(ctx)
-	var resized []int
-	for d, p := range plans {
-		if p != nil {
-			resized = append(resized, d)
-		}
-	}
-	if len(resized) == 2 && resized[1] == resized[0]+1 && plans[resized[0]].n == 2 && plans[resized[1]].n == 2 {
-		rszBilinear(x, y, inShape, resized[0], plans[resized[0]], plans[resized[1]], threads)
+func rszInterpolate[F float32 | float64](threads int, x, y []F, pl *rszPlan, fill F) {
+	if pl.bil != nil {
+		rszBilinRun(pl.bil, x, y, threads)
 	} else {
+		pools := rszPoolsFor[F]()
+		var shapeBuf [MaxDims]int
+		shape := dmBuf(&shapeBuf, len(pl.xShape))
+		copy(shape, pl.xShape)
 		cur := x
-		shape := append([]int(nil), inShape...)
-		for i, d := range resized {
+		var bufs [2]*[]F
+		for i, d := range pl.resizedAxes {
 			var dst []F
-			shape[d] = outShape[d]
-			if i == len(resized)-1 {
+			shape[d] = pl.g.out[d]
+			if i == len(pl.resizedAxes)-1 {
 				dst = y
 			} else {
-				dst = make([]F, tensor.NumElements(shape))
+				k := i % 2
+				if bufs[k] == nil {
+					bufs[k] = rszScratch[F](pools, tensor.NumElements(shape))
+				} else if cap(*bufs[k]) < tensor.NumElements(shape) {
+					*bufs[k] = make([]F, tensor.NumElements(shape))
+				}
+				dst = (*bufs[k])[:tensor.NumElements(shape)]
 			}
-			rszPass(cur, dst, shape, d, plans[d], threads)
+			rszPass(cur, dst, shape, d, pl.plans[d], threads)
 			cur = dst
 		}
-	}
-	var outside [][]bool
-	for d, p := range plans {
-		if p != nil && p.hasOut {
-			if outside == nil {
-				outside = make([][]bool, len(plans))
+		for _, b := range bufs {
+			if b != nil {
+				pools.scratch.Put(b)
 			}
-			outside[d] = p.outside
 		}
 	}
-	if outside != nil {
-		rszFill(y, outShape, outside, fill)
+	if pl.outside != nil {
+		var strBuf [MaxDims]int
+		rszFill(y, pl.g.out, dmStridesInto(dmBuf(&strBuf, len(pl.g.out)), pl.g.out), pl.outside, fill, 0, 0)
 	}
+}
+
+// rszPassJob is one resampling pass over one axis.
+type rszPassJob[F float32 | float64] struct {
+	src, dst []F
+	p        *rszAxisPlan
+	inner    int
 }
 
 // rszPass resamples axis d of src into dst; shape is dst's shape (src has
@@ -851,147 +1021,204 @@ func rszPass[F float32 | float64](src, dst []F, shape []int, d int, p *rszAxisPl
 	for _, v := range shape[d+1:] {
 		inner *= v
 	}
+	pools := rszPoolsFor[F]()
+	j, _ := pools.pass.Get().(*rszPassJob[F])
+	if j == nil {
+		j = new(rszPassJob[F])
+	}
+	j.src, j.dst, j.p, j.inner = src, dst, p, inner
+	parallel.Do(outer, 1+16384/(p.out*inner+1), threads, j)
+	j.src, j.dst, j.p = nil, nil, nil
+	pools.pass.Put(j)
+}
+
+// Range resamples blocks [lo, hi) (the product of the axes before the
+// resampled one).
+func (j *rszPassJob[F]) Range(lo, hi int) {
+	p, inner := j.p, j.inner
 	inLen, outLen, n := p.in, p.out, p.n
-	grain := 1 + 16384/(outLen*inner+1)
-	parallel.For(outer, grain, threads, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			s := src[b*inLen*inner : (b+1)*inLen*inner]
-			t := dst[b*outLen*inner : (b+1)*outLen*inner]
-			if inner == 1 {
-				for o := range t {
-					var acc float64
-					for j := 0; j < n; j++ {
-						acc += p.w[o*n+j] * float64(s[p.idx[o*n+j]])
-					}
-					t[o] = F(acc)
+	for b := lo; b < hi; b++ {
+		s := j.src[b*inLen*inner : (b+1)*inLen*inner]
+		t := j.dst[b*outLen*inner : (b+1)*outLen*inner]
+		if inner == 1 {
+			for o := range t {
+				var acc float64
+				for k := 0; k < n; k++ {
+					acc += p.w[o*n+k] * float64(s[p.idx[o*n+k]])
 				}
-				continue
+				t[o] = F(acc)
 			}
-			for o := 0; o < outLen; o++ {
-				row := t[o*inner : (o+1)*inner]
-				for i := range row {
-					row[i] = 0
+			continue
+		}
+		for o := 0; o < outLen; o++ {
+			row := t[o*inner : (o+1)*inner]
+			for i := range row {
+				row[i] = 0
+			}
+			for k := 0; k < n; k++ {
+				w := F(p.w[o*n+k])
+				if w == 0 {
+					continue
 				}
-				for j := 0; j < n; j++ {
-					w := F(p.w[o*n+j])
-					if w == 0 {
-						continue
-					}
-					srow := s[p.idx[o*n+j]*inner : (p.idx[o*n+j]+1)*inner]
-					for i, v := range srow {
-						row[i] += w * v
-					}
+				srow := s[p.idx[o*n+k]*inner : (p.idx[o*n+k]+1)*inner]
+				for i, v := range srow {
+					row[i] += w * v
 				}
 			}
 		}
-	})
+	}
 }
 
-// rszBilinear is the two-tap resampling of two neighbouring axes h and h+1
-// in one sweep (bilinear NCHW resizing when they are the last two, NHWC
-// when channels follow). Each input row is resampled along h+1 once and
-// kept while consecutive output rows need it.
-func rszBilinear[F float32 | float64](x, y []F, inShape []int, h int, ph, pw *rszAxisPlan, threads int) {
-	outer, inner := 1, 1
+// rszBilin is the geometry of the two-tap resampling of two neighbouring
+// axes h and h+1 in one sweep (bilinear NCHW resizing when they are the
+// last two, NHWC when channels follow), with the width weights in both
+// float types.
+type rszBilin struct {
+	outer, inner         int
+	inH, inW, outH, outW int
+	ph, pw               *rszAxisPlan
+	wx032, wx132         []float32
+	wx064, wx164         []float64
+}
+
+func newRszBilin(inShape []int, h int, ph, pw *rszAxisPlan) *rszBilin {
+	b := &rszBilin{outer: 1, inner: 1, inH: ph.in, inW: pw.in, outH: ph.out, outW: pw.out, ph: ph, pw: pw}
 	for _, v := range inShape[:h] {
-		outer *= v
+		b.outer *= v
 	}
 	for _, v := range inShape[h+2:] {
-		inner *= v
+		b.inner *= v
 	}
-	inH, inW, outH, outW := ph.in, pw.in, ph.out, pw.out
-	rowLen := outW * inner
-	wx0, wx1 := make([]F, outW), make([]F, outW)
-	for o := 0; o < outW; o++ {
-		wx0[o], wx1[o] = F(pw.w[2*o]), F(pw.w[2*o+1])
+	b.wx032, b.wx132 = make([]float32, b.outW), make([]float32, b.outW)
+	b.wx064, b.wx164 = make([]float64, b.outW), make([]float64, b.outW)
+	for o := 0; o < b.outW; o++ {
+		b.wx032[o], b.wx132[o] = float32(pw.w[2*o]), float32(pw.w[2*o+1])
+		b.wx064[o], b.wx164[o] = pw.w[2*o], pw.w[2*o+1]
 	}
-	// fill resamples input row iy of block b along the width.
-	fill := func(d []F, b, iy int) {
-		r := x[(b*inH+iy)*inW*inner : (b*inH+iy+1)*inW*inner]
-		if inner == 1 {
-			w0, w1, idx := wx0[:len(d)], wx1[:len(d)], pw.idx[:2*len(d)]
-			for ox := range d {
-				d[ox] = w0[ox]*r[idx[2*ox]] + w1[ox]*r[idx[2*ox+1]]
-			}
-			return
-		}
-		for ox := 0; ox < outW; ox++ {
-			x0, x1 := pw.idx[2*ox]*inner, pw.idx[2*ox+1]*inner
-			a, c := wx0[ox], wx1[ox]
-			p0, p1 := r[x0:x0+inner], r[x1:x1+inner]
-			dd := d[ox*inner : (ox+1)*inner]
-			for i := range dd {
-				dd[i] = a*p0[i] + c*p1[i]
-			}
-		}
-	}
-	grain := 1 + 16384/(rowLen+1)
-	parallel.For(outer*outH, grain, threads, func(lo, hi int) {
-		cache := [2][]F{make([]F, rowLen), make([]F, rowLen)}
-		key := [2]int{-1, -1}
-		find := func(k int) int {
-			switch k {
-			case key[0]:
-				return 0
-			case key[1]:
-				return 1
-			}
-			return -1
-		}
-		for rIdx := lo; rIdx < hi; rIdx++ {
-			b, oy := rIdx/outH, rIdx%outH
-			y0, y1 := ph.idx[2*oy], ph.idx[2*oy+1]
-			k0, k1 := b*inH+y0, b*inH+y1
-			s1 := find(k1)
-			s0 := find(k0)
-			if s0 < 0 {
-				s0 = 0
-				if s1 == 0 {
-					s0 = 1
-				}
-				fill(cache[s0], b, y0)
-				key[s0] = k0
-			}
-			if s1 < 0 {
-				s1 = 1 - s0
-				fill(cache[s1], b, y1)
-				key[s1] = k1
-			}
-			wy0, wy1 := F(ph.w[2*oy]), F(ph.w[2*oy+1])
-			dst := y[rIdx*rowLen : (rIdx+1)*rowLen]
-			h0, h1 := cache[s0][:len(dst)], cache[s1][:len(dst)]
-			for i := range dst {
-				dst[i] = wy0*h0[i] + wy1*h1[i]
-			}
-		}
-	})
+	return b
 }
 
-// rszFill writes fill into every output element whose position along some
-// axis d has outside[d] set.
-func rszFill[F any](y []F, shape []int, outside [][]bool, fill F) {
-	r := len(shape)
-	str := make([]int, r)
-	s := 1
-	for d := r - 1; d >= 0; d-- {
-		str[d] = s
-		s *= shape[d]
+// rszBilinear resamples axes h and h+1 of x (shape inShape) into y in one
+// sweep.
+func rszBilinear[F float32 | float64](x, y []F, inShape []int, h int, ph, pw *rszAxisPlan, threads int) {
+	rszBilinRun(newRszBilin(inShape, h, ph, pw), x, y, threads)
+}
+
+// rszBilinJob is one run of the one-sweep bilinear path.
+type rszBilinJob[F float32 | float64] struct {
+	b    *rszBilin
+	x, y []F
+}
+
+// rszBilinRun runs the one-sweep bilinear path of b.
+func rszBilinRun[F float32 | float64](b *rszBilin, x, y []F, threads int) {
+	pools := rszPoolsFor[F]()
+	j, _ := pools.bilin.Get().(*rszBilinJob[F])
+	if j == nil {
+		j = new(rszBilinJob[F])
 	}
-	var rec func(d, off int)
-	rec = func(d, off int) {
-		for j := 0; j < shape[d]; j++ {
-			o := off + j*str[d]
-			if outside[d] != nil && outside[d][j] {
-				sub := y[o : o+str[d]]
-				for i := range sub {
-					sub[i] = fill
-				}
-				continue
+	j.b, j.x, j.y = b, x, y
+	parallel.Do(b.outer*b.outH, 1+16384/(b.outW*b.inner+1), threads, j)
+	j.b, j.x, j.y = nil, nil, nil
+	pools.bilin.Put(j)
+}
+
+// rszTyped returns the one of a and b that is a []F.
+func rszTyped[F float32 | float64](a *[]float32, b *[]float64) []F {
+	if p, ok := any(a).(*[]F); ok {
+		return *p
+	}
+	return *any(b).(*[]F)
+}
+
+// Range produces output rows [lo, hi) (rows of the flattened [outer, outH]
+// index). Each input row is resampled along the width once and kept while
+// consecutive output rows need it.
+func (j *rszBilinJob[F]) Range(lo, hi int) {
+	b, x, y := j.b, j.x, j.y
+	ph, pw := b.ph, b.pw
+	inH, inW, outH, outW, inner := b.inH, b.inW, b.outH, b.outW, b.inner
+	rowLen := outW * inner
+	wx0, wx1 := rszTyped[F](&b.wx032, &b.wx064), rszTyped[F](&b.wx132, &b.wx164)
+	pools := rszPoolsFor[F]()
+	buf := rszScratch[F](pools, 2*rowLen)
+	cache := [2][]F{(*buf)[:rowLen], (*buf)[rowLen : 2*rowLen]}
+	key := [2]int{-1, -1}
+	for rIdx := lo; rIdx < hi; rIdx++ {
+		bi, oy := rIdx/outH, rIdx%outH
+		y0, y1 := ph.idx[2*oy], ph.idx[2*oy+1]
+		k0, k1 := bi*inH+y0, bi*inH+y1
+		s0, s1 := -1, -1
+		switch k1 {
+		case key[0]:
+			s1 = 0
+		case key[1]:
+			s1 = 1
+		}
+		switch k0 {
+		case key[0]:
+			s0 = 0
+		case key[1]:
+			s0 = 1
+		}
+		if s0 < 0 {
+			s0 = 0
+			if s1 == 0 {
+				s0 = 1
 			}
-			if d < r-1 {
-				rec(d+1, o)
-			}
+			rszBilinRow(cache[s0], x[k0*inW*inner:(k0+1)*inW*inner], pw.idx, wx0, wx1, outW, inner)
+			key[s0] = k0
+		}
+		if s1 < 0 {
+			s1 = 1 - s0
+			rszBilinRow(cache[s1], x[k1*inW*inner:(k1+1)*inW*inner], pw.idx, wx0, wx1, outW, inner)
+			key[s1] = k1
+		}
+		wy0, wy1 := F(ph.w[2*oy]), F(ph.w[2*oy+1])
+		dst := y[rIdx*rowLen : (rIdx+1)*rowLen]
+		h0, h1 := cache[s0][:len(dst)], cache[s1][:len(dst)]
+		for i := range dst {
+			dst[i] = wy0*h0[i] + wy1*h1[i]
 		}
 	}
-	rec(0, 0)
+	pools.scratch.Put(buf)
+}
+
+// rszBilinRow resamples one input row r along the width into d.
+func rszBilinRow[F float32 | float64](d, r []F, idx []int, wx0, wx1 []F, outW, inner int) {
+	if inner == 1 {
+		w0, w1, idx := wx0[:len(d)], wx1[:len(d)], idx[:2*len(d)]
+		for ox := range d {
+			d[ox] = w0[ox]*r[idx[2*ox]] + w1[ox]*r[idx[2*ox+1]]
+		}
+		return
+	}
+	for ox := 0; ox < outW; ox++ {
+		x0, x1 := idx[2*ox]*inner, idx[2*ox+1]*inner
+		a, c := wx0[ox], wx1[ox]
+		p0, p1 := r[x0:x0+inner], r[x1:x1+inner]
+		dd := d[ox*inner : (ox+1)*inner]
+		for i := range dd {
+			dd[i] = a*p0[i] + c*p1[i]
+		}
+	}
+}
+
+// rszFill writes fill into every element of y (of shape shape, strides
+// str) at or below axis d, offset off, whose position along some axis
+// has outside set.
+func rszFill[F any](y []F, shape, str []int, outside [][]bool, fill F, d, off int) {
+	for j := 0; j < shape[d]; j++ {
+		o := off + j*str[d]
+		if outside[d] != nil && outside[d][j] {
+			sub := y[o : o+str[d]]
+			for i := range sub {
+				sub[i] = fill
+			}
+			continue
+		}
+		if d < len(shape)-1 {
+			rszFill(y, shape, str, outside, fill, d+1, o)
+		}
+	}
 }

@@ -74,7 +74,7 @@ func dmScatter(ctx *Ctx, nd dmNode, x, updates *tensor.Tensor, offs []int, blk, 
 		return nil, nd.errf("%w", err)
 	}
 	out := ctx.New(x.DType, x.Shape...)
-	mv.strided(out.Data, x.Data, newDmPlan([]int{x.Len()}, []int{1}, []int{1}, 0, 0), ctx.Threads)
+	mv.strided(out.Data, x.Data, newDmPlan([]int{x.Len()}, []int{1}, []int{1}, 0, 0), redThreads(ctx))
 	if blk == 0 || len(offs) == 0 {
 		return out, nil
 	}
@@ -118,7 +118,7 @@ func buildScatterND(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -180,6 +180,6 @@ func dmScatterElementsKernel(n *Node, red int) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }

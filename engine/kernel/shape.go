@@ -50,7 +50,7 @@ func buildShape(n *Node) (Kernel, error) {
 		for i := range d {
 			d[i] = int64(shape[lo+i])
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -63,7 +63,7 @@ func buildSize(n *Node) (Kernel, error) {
 	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		out := ctx.New(tensor.Int64)
 		out.Data.([]int64)[0] = int64(in[0].Len())
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -97,7 +97,8 @@ func buildConstantOfShape(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("shape: %w", err)
 		}
-		shape, err := dmShapeFrom(spec)
+		var buf [MaxDims]int
+		shape, err := dmShapeInto(dmBuf(&buf, len(spec)), spec)
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
@@ -105,7 +106,7 @@ func buildConstantOfShape(n *Node) (Kernel, error) {
 		if !zero {
 			mv.fill(out.Data, val.Data, 0)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -157,7 +158,7 @@ func buildRange(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -291,6 +292,6 @@ func buildEyeLike(n *Node) (Kernel, error) {
 			offs = append(offs, int(i)*cols+int(i+kk))
 		}
 		mv.fillAt(out.Data, one.Data, 0, offs)
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }

@@ -43,7 +43,7 @@ func buildSlice(n *Node) (Kernel, error) {
 			if err != nil {
 				return nil, nd.errf("%w", err)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 	return KernelFunc(func(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -65,7 +65,7 @@ func buildSlice(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, nd.errf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	}), nil
 }
 
@@ -75,11 +75,20 @@ func dmSlice(ctx *Ctx, x *tensor.Tensor, starts, ends, axes, steps []int64) (*te
 	if len(ends) != len(starts) || axes != nil && len(axes) != len(starts) || steps != nil && len(steps) != len(starts) {
 		return nil, fmt.Errorf("starts, ends, axes and steps have different lengths (%d, %d, %d, %d)", len(starts), len(ends), len(axes), len(steps))
 	}
-	shape := append([]int(nil), x.Shape...)
-	st := dmStrides(x.Shape)
-	ss := append([]int(nil), st...)
+	var shapeBuf, stBuf, ssBuf [MaxDims]int
+	shape := dmBuf(&shapeBuf, r)
+	copy(shape, x.Shape)
+	st := dmStridesInto(dmBuf(&stBuf, r), x.Shape)
+	ss := dmBuf(&ssBuf, r)
+	copy(ss, st)
 	soff := 0
-	seen := make([]bool, r)
+	var seenBuf [MaxDims]bool
+	var seen []bool
+	if r <= MaxDims {
+		seen = seenBuf[:r]
+	} else {
+		seen = make([]bool, r)
+	}
 	for i := range starts {
 		a := int64(i)
 		if axes != nil {
@@ -134,11 +143,12 @@ func dmSlice(ctx *Ctx, x *tensor.Tensor, starts, ends, axes, steps []int64) (*te
 	if err != nil {
 		return nil, err
 	}
-	p := newDmPlan(shape, dmStrides(shape), ss, 0, soff)
+	var ostBuf [MaxDims]int
+	p := newDmPlan(shape, dmStridesInto(dmBuf(&ostBuf, r), shape), ss, 0, soff)
 	if p.total == x.Len() && p.isCopy() {
-		return dmShare(x, shape), nil
+		return dmShare(ctx, x, shape), nil
 	}
-	out := ctx.New(x.DType, shape...)
-	mv.strided(out.Data, x.Data, p, ctx.Threads)
+	out := ctx.NewUninit(x.DType, shape...) // the plan covers it
+	mv.strided(out.Data, x.Data, p, redThreads(ctx))
 	return out, nil
 }

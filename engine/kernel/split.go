@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"slices"
+
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -66,8 +68,13 @@ func buildSplit(n *Node) (Kernel, error) {
 			}
 			sizes = v
 		}
+		var sizeBuf [MaxDims]int64
 		if sizes == nil {
-			sizes = make([]int64, nout)
+			if nout <= len(sizeBuf) {
+				sizes = sizeBuf[:nout]
+			} else {
+				sizes = make([]int64, nout)
+			}
 			chunk := int64(dim / nout)
 			if dim%nout != 0 {
 				if numOutputs == 0 {
@@ -84,12 +91,12 @@ func buildSplit(n *Node) (Kernel, error) {
 		total := int64(0)
 		for _, s := range sizes {
 			if s < 0 {
-				return nil, nd.errf("negative split size in %v", sizes)
+				return nil, nd.errf("negative split size in %v", slices.Clone(sizes))
 			}
 			total += s
 		}
 		if total != int64(dim) {
-			return nil, nd.errf("split %v does not add up to %d", sizes, dim)
+			return nil, nd.errf("split %v does not add up to %d", slices.Clone(sizes), dim)
 		}
 		mv, err := dmMoverFor(x)
 		if err != nil {
@@ -97,17 +104,24 @@ func buildSplit(n *Node) (Kernel, error) {
 		}
 		outer, inner := dmProd(x.Shape[:ax]), dmProd(x.Shape[ax+1:])
 		inRow := dim * inner
-		outs := make([]*tensor.Tensor, nout)
+		var outBuf [MaxDims]*tensor.Tensor
+		var outs []*tensor.Tensor
+		if nout <= len(outBuf) {
+			outs = outBuf[:nout]
+		} else {
+			outs = make([]*tensor.Tensor, nout)
+		}
+		var shapeBuf [MaxDims]int
+		shape := dmBuf(&shapeBuf, len(x.Shape))
+		copy(shape, x.Shape)
 		off := 0
 		for i, s := range sizes {
-			shape := append([]int(nil), x.Shape...)
 			shape[ax] = int(s)
-			outs[i] = ctx.New(x.DType, shape...)
+			outs[i] = ctx.NewUninit(x.DType, shape...) // the plan covers it
 			row := int(s) * inner
-			p := newDmPlan([]int{outer, row}, []int{row, 1}, []int{inRow, 1}, 0, off)
-			mv.strided(outs[i].Data, x.Data, p, ctx.Threads)
+			mv.strided(outs[i].Data, x.Data, newDmPlan([]int{outer, row}, []int{row, 1}, []int{inRow, 1}, 0, off), redThreads(ctx))
 			off += row
 		}
-		return outs, nil
+		return ctx.Out(outs...), nil
 	}), nil
 }
