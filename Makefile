@@ -43,9 +43,15 @@ setup-apt:
 test: setup
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build ./...
+	@# Other architectures build (portable kernels, no assembly).
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...
+	GOARCH=386 CGO_ENABLED=0 $(GO) build ./...
 	@# The model decoder's fuzz target for a bounded number of runs (its seed
 	@# corpus also runs below as an ordinary test).
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	@# The engine and its kernels with the portable Go kernels instead of
+	@# the assembly ones.
+	$(GO) test -count=1 -tags purego ./engine/... ./internal/gemm ./internal/parallel
 	@mkdir -p $(dir $(TEST_LOG)); \
 	rc=0; $(GO) test ./... -count=1 -timeout 40m 2>&1 | tee $(TEST_LOG) || rc=$$?; \
 	ok=$$(grep -c '^ok ' $(TEST_LOG) || true); \

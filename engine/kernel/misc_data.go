@@ -575,10 +575,11 @@ func buildOneHot(n *Node) (Kernel, error) {
 		if err != nil || dt.Len() != 1 {
 			return nil, nd.errf("depth must be a numeric scalar (got %v)", depthT)
 		}
-		depth := int(dt.Data.([]int64)[0])
-		if depth <= 0 || depth > dmMaxElems {
-			return nil, nd.errf("depth %d out of range", depth)
+		depth64 := dt.Data.([]int64)[0]
+		if depth64 <= 0 || depth64 > dmMaxElems || int64(int(depth64)) != depth64 {
+			return nil, nd.errf("depth %d out of range", depth64)
 		}
+		depth := int(depth64)
 		var idx []int64
 		if ind.DType.IsFloat() {
 			c, err := tensor.Convert(ind, tensor.Int64)
@@ -594,7 +595,7 @@ func buildOneHot(n *Node) (Kernel, error) {
 		if !ok {
 			return nil, nd.errf("axis %d out of range for output rank %d", axis, r+1)
 		}
-		if ind.Len() > 0 && depth > dmMaxElems/ind.Len() {
+		if ind.Len() > 0 && depth64 > dmMaxElems/int64(ind.Len()) {
 			return nil, nd.errf("output of %d x %d elements is too large", ind.Len(), depth)
 		}
 		shape := make([]int, 0, r+1)

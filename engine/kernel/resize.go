@@ -679,7 +679,7 @@ func (c *rszConfig) run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 	total := 1.0
 	for _, d := range outShape {
 		total *= float64(d)
-		if d < 0 || d >= rszMaxElems {
+		if d < 0 || int64(d) >= rszMaxElems {
 			total = rszMaxElems
 		}
 	}
