@@ -133,8 +133,9 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		cg := c / group
 		inSize, outSize := win.OutSize(), win.InSize() // Window is the forward view
 		rows := mg * win.KernelSize()
-		col := k.bufs.get(rows * inSize)
-		defer k.bufs.put(col)
+		colp := k.bufs.get(rows * inSize)
+		defer k.bufs.put(colp)
+		col := *colp
 		xd := xf.Data.([]float32)
 		for img := 0; img < batch; img++ {
 			for g := 0; g < group; g++ {
@@ -157,7 +158,7 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	case tensor.Float64:
 		y := ctx.New(tensor.Float64, outShape...)
 		var bd []float64
@@ -165,7 +166,7 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 			bd = b.Data.([]float64)
 		}
 		convTransposeGeneric(win, x.Data.([]float64), x.Shape, w.Data.([]float64), mg, k.group, bd, y.Data.([]float64), threads)
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
 	return nil, n.Unsupported("element type %v", x.DType)
 }

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync"
+
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
@@ -22,9 +24,50 @@ func Im2col[T any](w *Window, x []T, channels int, col []T, pad T, threads int) 
 	rows := channels * w.KernelSize()
 	outSize := w.OutSize()
 	grain := max(1, (1<<14)/max(outSize, 1))
-	parallel.For(rows, grain, threads, func(lo, hi int) {
-		Im2colRows(w, x, lo, hi, col[lo*outSize:hi*outSize], pad)
-	})
+	if threads <= 1 || rows < 2*grain {
+		Im2colRows(w, x, 0, rows, col, pad)
+		return
+	}
+	p := im2colJobs[T]()
+	j, _ := p.Get().(*im2colJob[T])
+	if j == nil {
+		j = new(im2colJob[T])
+	}
+	*j = im2colJob[T]{w: w, x: x, col: col, pad: pad}
+	parallel.Do(rows, grain, threads, j)
+	*j = im2colJob[T]{}
+	p.Put(j)
+}
+
+// im2colJob is Im2col's loop over patch rows.
+type im2colJob[T any] struct {
+	w      *Window
+	x, col []T
+	pad    T
+}
+
+func (j *im2colJob[T]) Range(lo, hi int) {
+	outSize := j.w.OutSize()
+	Im2colRows(j.w, j.x, lo, hi, j.col[lo*outSize:hi*outSize], j.pad)
+}
+
+// im2colPools holds the job pools of Im2col per element type.
+var im2colPools struct{ f32, f64, u8, i8, other sync.Pool }
+
+// im2colJobs returns the pool of Im2col's jobs for T (one that also sees
+// other types for types the engine does not convolve).
+func im2colJobs[T any]() *sync.Pool {
+	switch any((*T)(nil)).(type) {
+	case *float32:
+		return &im2colPools.f32
+	case *float64:
+		return &im2colPools.f64
+	case *uint8:
+		return &im2colPools.u8
+	case *int8:
+		return &im2colPools.i8
+	}
+	return &im2colPools.other
 }
 
 // Im2colRows writes rows [lo, hi) of the patch matrix (see Im2col) to col,
