@@ -795,7 +795,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 		ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw,
 		wp: wp, hp: hp, accLen: accLen, flat: flat,
 		lo: float32(math.Inf(-1)), hi: float32(math.Inf(1)),
-		taps: j.taps[:0],
+		taps: cvGrow(j.taps, kh*kw),
 	}
 	if act != nil {
 		j.lo, j.hi = act.Lo, act.Hi
@@ -804,7 +804,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	// output row's first one) at a*dh*wp + t.
 	for a := 0; a < kh; a++ {
 		for t := 0; t < kw; t++ {
-			j.taps = append(j.taps, a*dh*wp+t)
+			j.taps[a*kw+t] = a*dh*wp + t
 		}
 	}
 	planes := batch * c * mult
