@@ -150,7 +150,7 @@ func buildConv(n *Node) (Kernel, error) {
 	if g < 1 || g > 1<<24 {
 		return nil, n.Errorf("group %d out of range", g)
 	}
-	k := &convKernel{n: n, attrs: attrs, group: int(g), scratch: new(jobPool[convScratch]), plan: new(atomic.Pointer[convPlan])}
+	k := &convKernel{n: n, attrs: attrs, group: int(g), plan: new(atomic.Pointer[convPlan])}
 	if w := n.Const(1); w != nil && (w.DType == tensor.Float32 || cvIsHalf(w.DType)) {
 		if err := k.prepack(w); err != nil {
 			return nil, err
@@ -414,11 +414,16 @@ type convScratch struct {
 	ep  gemm.Epilogue
 }
 
+// convScratches recycles the scratch of all Conv kernels: one pool rather
+// than one per kernel, so that few buffers (as many as goroutines run
+// products at once, grown to the largest size needed) serve the model.
+var convScratches jobPool[convScratch]
+
 func (j *convJob) Range(lo, hi int) {
 	k, fg := j.k, j.fg
 	group, cg, mg, kg := j.k.group, j.cg, j.mg, j.kg
 	inSize, outSize := j.inSize, j.outSize
-	s := k.scratch.get()
+	s := convScratches.get()
 	var col, pad, cbuf []float32
 	// With strides of 1 or 2 in 2-D, the patch matrix need not be built:
 	// its rows are shifted views of padded input planes, which the product
@@ -478,7 +483,7 @@ func (j *convJob) Range(lo, hi int) {
 		}
 	}
 	s.ep = gemm.Epilogue{}
-	k.scratch.put(s)
+	convScratches.put(s)
 }
 
 // cvGrow returns s with length n, reallocated when its capacity is short.

@@ -174,6 +174,8 @@ func caCases() []caCase {
 		caCase{name: "Conv grouped", op: "Conv", in: []*tensor.Tensor{caF32(r, 1, 32, 22, 22), caF32(r, 32, 8, 3, 3), caF32(r, 32)}, consts: []int{1, 2}, attrs: []*onnx.AttributeProto{pad1, grp(4)}},
 		caCase{name: "Conv grouped Relu", op: "Conv", in: []*tensor.Tensor{caF32(r, 1, 32, 22, 22), caF32(r, 32, 8, 3, 3), caF32(r, 32)}, consts: []int{1, 2}, attrs: []*onnx.AttributeProto{pad1, grp(4)}, act: "Relu"},
 		caCase{name: "Conv grouped im2col", op: "Conv", in: []*tensor.Tensor{caF32(r, 2, 32, 21, 21), caF32(r, 32, 16, 3, 3)}, consts: []int{1}, attrs: []*onnx.AttributeProto{ints("strides", 3, 3), grp(2)}},
+		caCase{name: "ConvTranspose 2x2 s2", op: "ConvTranspose", in: []*tensor.Tensor{caF32(r, 1, 32, 22, 22), caF32(r, 32, 16, 2, 2), caF32(r, 16)}, consts: []int{1, 2}, attrs: []*onnx.AttributeProto{ints("strides", 2, 2)}},
+		caCase{name: "ConvTranspose 3x3 grouped", op: "ConvTranspose", in: []*tensor.Tensor{caF32(r, 1, 32, 22, 22), caF32(r, 32, 8, 3, 3)}, consts: []int{1}, attrs: []*onnx.AttributeProto{pad1, grp(2)}},
 		caCase{name: "Conv 1-D", op: "Conv", in: []*tensor.Tensor{caF32(r, 1, 16, 400), caF32(r, 16, 16, 5)}, consts: []int{1}, attrs: []*onnx.AttributeProto{ints("pads", 2, 2)}},
 	)
 	// Pools.

@@ -338,8 +338,7 @@ type qConv struct {
 	zConst  *tensor.Tensor
 	wzConst []int32
 
-	plan   atomic.Pointer[qConvPlan] // geometry of the last shapes seen
-	states jobPool[qConvState]       // scratch of the runs
+	plan atomic.Pointer[qConvPlan] // geometry of the last shapes seen
 }
 
 // qConvPlan is a quantized convolution's geometry for one pair of input
@@ -371,7 +370,8 @@ func (c *qConv) planFor(xShape, wShape []int) (*qConvPlan, error) {
 }
 
 // qConvState is the scratch of one quantized convolution run, in buffers
-// kept for reuse between runs.
+// kept for reuse between runs (one pool for all the kernels, so that few
+// buffers, grown to the largest size needed, serve the model).
 type qConvState struct {
 	xzs    []int32 // the input zero point, as gemm takes it
 	wz     []int32 // weight zero points of a non-constant w_zero_point
@@ -381,6 +381,8 @@ type qConvState struct {
 	xcf    []byte // a channels-last input, channels first
 	col    []byte // the patch matrix
 }
+
+var qConvStates jobPool[qConvState]
 
 // readQConvAttrs reads the convolution attributes (auto_pad, dilations,
 // group, kernel_shape, pads, strides).
@@ -772,8 +774,8 @@ func (k *convIntegerKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
-	st := k.states.get()
-	defer k.states.put(st)
+	st := qConvStates.get()
+	defer qConvStates.put(st)
 	wz, err := k.weightZeroPoints(wzT, w.Shape[0], &st.wz)
 	if err != nil {
 		return nil, err

@@ -85,8 +85,8 @@ func (k *qlinearConvKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
-	st := k.states.get()
-	defer k.states.put(st)
+	st := qConvStates.get()
+	defer qConvStates.put(st)
 	xb, xShape := qBytes(x), x.Shape
 	if k.channelsLast {
 		if len(x.Shape) < 3 {
