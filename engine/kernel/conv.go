@@ -95,13 +95,14 @@ func (b *bufPool[T]) get(n int) *[]T {
 
 func (b *bufPool[T]) put(v *[]T) { b.p.Put(v) }
 
-// cvBufPool recycles float32 scratch buffers of one kernel between runs.
+// cvBufPool recycles float32 scratch buffers between runs.
 type cvBufPool = bufPool[float32]
 
-// jobPool recycles the job values of parallel loops (parallel.Do), so
-// that starting a loop allocates nothing in steady state. A job is taken
-// for one loop and put back when the loop is over; put clears it, except
-// for the buffers a job type keeps for reuse (see the job types).
+// jobPool recycles the job values of parallel loops (parallel.Do) and the
+// scratch of runs, so that they allocate nothing in steady state. A value
+// is taken for one loop or run and put back when it is over; the caller
+// clears it first, keeping only the buffers its type holds for reuse (see
+// the types), so that the pool holds no references to tensors.
 type jobPool[J any] struct{ p sync.Pool }
 
 func (jp *jobPool[J]) get() *J {

@@ -253,7 +253,8 @@ func (st *qmmState) matMul(ctx *Ctx, n *Node, s *mmShape, a, za, b, zb *tensor.T
 	if err != nil {
 		return err
 	}
-	// (b's values are read once zas is copied out of ztmp, or expanded.)
+	// A single zero point is still in ztmp, which b's reuses: keep it in
+	// za.
 	if len(zas) == 1 {
 		st.za = append(st.za[:0], zas[0])
 		zas = st.za

@@ -208,40 +208,8 @@ func qRequantizePlanes[O int8 | uint8](j *qRequantizeJob, y []O, lo, hi int) {
 	}
 }
 
-// qToChannelsFirst returns a copy of an [N, spatial..., C] tensor laid out
-// as [N, C, spatial...].
-func qToChannelsFirst(t *tensor.Tensor) *tensor.Tensor {
-	r := len(t.Shape)
-	n, c := t.Shape[0], t.Shape[r-1]
-	size := prodInts(t.Shape[1 : r-1])
-	shape := append([]int{n, c}, t.Shape[1:r-1]...)
-	out := tensor.New(t.DType, shape...)
-	qTranspose2(t.Data, out.Data, n, size, c)
-	return out
-}
-
-// qToChannelsLast returns an [N, C, spatial...] tensor laid out as
-// [N, spatial..., C].
-func qToChannelsLast(ctx *Ctx, t *tensor.Tensor) *tensor.Tensor {
-	n, c := t.Shape[0], t.Shape[1]
-	size := prodInts(t.Shape[2:])
-	shape := append(append([]int{n}, t.Shape[2:]...), c)
-	out := ctx.New(t.DType, shape...)
-	qTranspose2(t.Data, out.Data, n, c, size)
-	return out
-}
-
-// qTranspose2 transposes each of n row-major rows x cols matrices of an
-// 8-bit slice.
-func qTranspose2(src, dst any, n, rows, cols int) {
-	switch s := src.(type) {
-	case []uint8:
-		transposeBatch(s, dst.([]uint8), n, rows, cols)
-	case []int8:
-		transposeBatch(s, dst.([]int8), n, rows, cols)
-	}
-}
-
+// transposeBatch transposes each of n row-major rows x cols matrices of s
+// into d.
 func transposeBatch[T any](s, d []T, n, rows, cols int) {
 	for b := 0; b < n; b++ {
 		sb := s[b*rows*cols : (b+1)*rows*cols]
@@ -324,9 +292,9 @@ func (k *qlinearMatMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	rowsPer := len(acc) / max(s.n, 1) / max(products, 1)
 	j := qMatrixJobs.get()
 	*j = qMatrixJob{acc: acc, y: qBytes(y), signed: yzT.DType == tensor.Int8, s: s, rowsPer: rowsPer,
-		as: as, bs: bs, ys: ys, b: newQBounds(lo, hi, yz), m: j.m}
+		as: as, bs: bs, ys: ys, b: newQBounds(lo, hi, yz)}
 	parallel.Do(products*rowsPer, max(1, grainCheap/max(s.n, 1)), qThreads(ctx), j)
-	*j = qMatrixJob{m: j.m}
+	*j = qMatrixJob{}
 	qMatrixJobs.put(j)
 	return ctx.Out(y), nil
 }
@@ -335,8 +303,7 @@ func (k *qlinearMatMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 // product t has rowsPer rows of s.n values; the multiplier of the value
 // at scale row r and scale column c is as[r] * bs[c] / ys (as and bs may
 // hold one value for all). y holds the bytes of the output, int8 values
-// when signed. m is the buffer of the row multipliers, kept for reuse
-// (goroutines other than the caller's take theirs from qMatrixRows).
+// when signed.
 type qMatrixJob struct {
 	acc     []int32
 	y       []byte
@@ -346,7 +313,6 @@ type qMatrixJob struct {
 	as, bs  []float32
 	ys      float32
 	b       qBounds
-	m       []float32
 }
 
 var qMatrixJobs jobPool[qMatrixJob]
