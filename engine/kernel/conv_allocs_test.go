@@ -341,7 +341,7 @@ func caOwnAllocs(t *testing.T, k Kernel, in []*tensor.Tensor, threads int) (own,
 	run()
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
 	runtime.MemProfileRate = 1
-	const runs = 40
+	const runs = 20
 	before := caProfile()
 	for i := 0; i < runs; i++ {
 		run()
