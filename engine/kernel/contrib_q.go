@@ -866,9 +866,6 @@ func (k *qlinearAvgPoolKernel) planFor(xShape []int) (*qAvgPlan, error) {
 	if p := k.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) {
 		return p, nil
 	}
-	if len(xShape)-2 > MaxDims {
-		return nil, k.n.Unsupported("pooling over %d spatial axes", len(xShape)-2)
-	}
 	win, err := k.attrs.Resolve(xShape[2:], nil)
 	if err != nil {
 		return nil, k.n.Errorf("input shape %v: %w", xShape, err)
@@ -901,7 +898,7 @@ var qAvgStates jobPool[qAvgState]
 // a tensor of type dt with planes planes, into yb.
 func qAvgPool(win *Window, xb []byte, dt tensor.DataType, yb []byte, planes int, xs float32, xz int32, ys float32, yz int32, includePad bool, threads int) {
 	j := qAvgJobs.get()
-	*j = qAvgJob{win: win, x: xb, y: yb, ys: ys, zf: float32(yz), includePad: includePad}
+	*j = qAvgJob{win: win, x: xb, y: yb, ys: ys, zf: float32(yz), includePad: includePad, inStride: j.inStride}
 	signed := dt == tensor.Int8
 	for i := range j.dq {
 		v := int32(i)
@@ -912,13 +909,14 @@ func qAvgPool(win *Window, xb []byte, dt tensor.DataType, yb []byte, planes int,
 	}
 	j.lo, j.hi, _ = qRange(dt)
 	rank := win.Rank()
+	j.inStride = cvGrow(j.inStride, rank)
 	st := 1
 	for a := rank - 1; a >= 0; a-- {
 		j.inStride[a] = st
 		st *= win.In[a]
 	}
 	parallel.Do(planes, max(1, grainCheap/max(win.OutSize()*win.KernelSize(), 1)), threads, j)
-	*j = qAvgJob{}
+	*j = qAvgJob{inStride: j.inStride}
 	qAvgJobs.put(j)
 }
 
@@ -930,7 +928,7 @@ type qAvgJob struct {
 	lo, hi     int32
 	ys, zf     float32
 	includePad bool
-	inStride   [MaxDims]int
+	inStride   []int // kept for reuse
 }
 
 var qAvgJobs jobPool[qAvgJob]
@@ -943,7 +941,12 @@ func (j *qAvgJob) Range(p0, p1 int) {
 	inStride := j.inStride[:rank]
 	lo, hi, ys, zf := j.lo, j.hi, j.ys, j.zf
 	var ob, sb, eb, ib [MaxDims]int
-	o, start, end, idx := ob[:rank], sb[:rank], eb[:rank], ib[:rank]
+	o, start, end, idx := ob[:0], sb[:0], eb[:0], ib[:0]
+	if rank > MaxDims {
+		o, start, end, idx = make([]int, rank), make([]int, rank), make([]int, rank), make([]int, rank)
+	} else {
+		o, start, end, idx = ob[:rank], sb[:rank], eb[:rank], ib[:rank]
+	}
 	for p := p0; p < p1; p++ {
 		src := xb[p*inSize : (p+1)*inSize]
 		dst := yb[p*outSize : (p+1)*outSize]

@@ -73,12 +73,14 @@ func qExpandRows[T int32 | float32](n *Node, dst []T, vals []T, zs, shape []int,
 	if r < 2 {
 		return nil, n.Errorf("%s has shape %v; a 1-D operand takes a scalar", what, zs)
 	}
-	if r > MaxDims+1 || len(zs) > MaxDims+1 {
-		return nil, n.Unsupported("%s of rank %d", what, len(zs))
+	// Target: the operand's shape without its K dimension. (The shapes
+	// stay on the stack up to rank MaxDims+1.)
+	var tbuf, zbuf, sbuf, ibuf [MaxDims + 1]int
+	target, zr0, st, idx := tbuf[:0], zbuf[:0], sbuf[:], ibuf[:]
+	if r > len(tbuf) || len(zs) > len(zbuf) {
+		rr := max(r, len(zs))
+		target, zr0, st, idx = make([]int, 0, rr), make([]int, 0, rr), make([]int, rr), make([]int, rr)
 	}
-	// Target: the operand's shape without its K dimension.
-	var tbuf, zbuf [MaxDims + 1]int
-	target := tbuf[:0]
 	kdim := r - 1
 	if !rowwise {
 		kdim = r - 2
@@ -90,7 +92,7 @@ func qExpandRows[T int32 | float32](n *Node, dst []T, vals []T, zs, shape []int,
 	}
 	zr := zs
 	if len(zs) == r && zs[kdim] == 1 {
-		zr = append(append(zbuf[:0], zs[:kdim]...), zs[kdim+1:]...)
+		zr = append(append(zr0, zs[:kdim]...), zs[kdim+1:]...)
 	}
 	if !unidirectionalOK(zr, target) {
 		return nil, n.Errorf("%s shape %v does not fit operand shape %v", what, zs, shape)
@@ -101,7 +103,6 @@ func qExpandRows[T int32 | float32](n *Node, dst []T, vals []T, zs, shape []int,
 	}
 	// Strides of the values over the target's axes, 0 where broadcast,
 	// and an odometer over the target.
-	var st, idx [MaxDims + 1]int
 	off, acc := len(target)-len(zr), 1
 	for i := len(zr) - 1; i >= 0; i-- {
 		if zr[i] != 1 {
