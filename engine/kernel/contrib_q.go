@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
@@ -65,11 +66,16 @@ func fma32(x, y, z float32) float32 {
 // qParams8 reads the scale and optional zero point of an 8-bit quantized
 // tensor of type dt.
 func qParams8(n *Node, s, z *tensor.Tensor, dt tensor.DataType, what string) (float32, int32, error) {
-	sv, err := qScalarF32(n, s, what+"_scale")
+	// The names are built only for an error message.
+	sv, err := qScalarF32(n, s, "")
 	if err != nil {
+		_, err = qScalarF32(n, s, what+"_scale")
 		return 0, 0, err
 	}
-	zv, err := qScalarZP(n, z, dt, what+"_zero_point")
+	zv, err := qScalarZP(n, z, dt, "")
+	if err != nil {
+		_, err = qScalarZP(n, z, dt, what+"_zero_point")
+	}
 	return sv, zv, err
 }
 
@@ -83,8 +89,9 @@ func qInput(in []*tensor.Tensor, i int) *tensor.Tensor {
 
 // qlinearBinaryKernel is a prepared QLinearAdd or QLinearMul node.
 type qlinearBinaryKernel struct {
-	n   *Node
-	mul bool
+	n    *Node
+	mul  bool
+	plan atomic.Pointer[qBinaryPlan] // broadcast of the last shapes seen
 }
 
 // buildQLinearBinary prepares QLinearAdd and QLinearMul (com.microsoft):
@@ -128,28 +135,67 @@ func (k *qlinearBinaryKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	bc, err := newBroadcast(a.Shape, b.Shape)
+	bc, err := k.broadcastFor(a.Shape, b.Shape)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
 	}
 	lo, hi, _ := qRange(a.DType)
-	p := qBinaryParams{
+	j := qBinaryJobs.get()
+	*j = qBinaryJob{bc: bc, a: qBytes(a), b: qBytes(b), signed: a.DType == tensor.Int8}
+	p := &j.p
+	*p = qBinaryParams{
 		rA: sa / sc, rB: sb / sc, za: za, zb: zb, zc: zc,
 		ratio: float32(sa*sb) / sc, lo: lo, hi: hi, mul: k.mul,
 	}
 	p.fixed = float32(zc) - (float32(p.rA*float32(za)) + float32(p.rB*float32(zb)))
-	y := ctx.New(a.DType, bc.Out...)
-	if bc.Size == 0 {
-		return []*tensor.Tensor{y}, nil
+	y := ctx.NewUninit(a.DType, bc.Out...) // every value is written
+	j.y = qBytes(y)
+	parallel.Do(bc.Size, grainCheap, qThreads(ctx), j)
+	*j = qBinaryJob{}
+	qBinaryJobs.put(j)
+	return ctx.Out(y), nil
+}
+
+// qBinaryPlan is a QLinearAdd or QLinearMul's broadcast for one pair of
+// input shapes, read-only once made.
+type qBinaryPlan struct {
+	a, b []int
+	bc   *broadcast
+}
+
+// broadcastFor returns the broadcast of inputs of shapes a and b, from the
+// last one made when the shapes match.
+func (k *qlinearBinaryKernel) broadcastFor(a, b []int) (*broadcast, error) {
+	if p := k.plan.Load(); p != nil && cvSameInts(p.a, a) && cvSameInts(p.b, b) {
+		return p.bc, nil
 	}
-	threads := qThreads(ctx)
-	switch yd := y.Data.(type) {
-	case []uint8:
-		qBinaryRun(bc, a.Data.([]uint8), b.Data.([]uint8), yd, &p, threads)
-	case []int8:
-		qBinaryRun(bc, a.Data.([]int8), b.Data.([]int8), yd, &p, threads)
+	a, b = append([]int(nil), a...), append([]int(nil), b...)
+	bc, err := newBroadcast(a, b)
+	if err != nil {
+		return nil, err
 	}
-	return []*tensor.Tensor{y}, nil
+	k.plan.Store(&qBinaryPlan{a: a, b: b, bc: bc})
+	return bc, nil
+}
+
+// qBinaryJob is one QLinearAdd or QLinearMul evaluation, a loop over the
+// output's elements. a, b and y hold the bytes of the tensors, int8 values
+// when signed.
+type qBinaryJob struct {
+	bc      *broadcast
+	a, b, y []byte
+	signed  bool
+	p       qBinaryParams
+}
+
+var qBinaryJobs jobPool[qBinaryJob]
+
+func (j *qBinaryJob) Range(lo, hi int) {
+	if j.signed {
+		qBinaryRun(j, qFromBytes[int8](j.a), qFromBytes[int8](j.b), qFromBytes[int8](j.y), lo, hi)
+	} else {
+		qBinaryRun(j, j.a, j.b, j.y, lo, hi)
+	}
 }
 
 // qBinaryParams holds the constants of one QLinearAdd/QLinearMul run.
@@ -167,60 +213,128 @@ func (p *qBinaryParams) sat(t float32) int32 {
 	return max(p.lo, min(p.hi, v))
 }
 
-func qBinaryRun[T int8 | uint8](bc *broadcast, a, b, y []T, p *qBinaryParams, threads int) {
+// qBinaryRun computes output elements [lo, hi) of j, run by run as
+// broadcast.walk hands them out (its walk is written out here so that no
+// function value is called per run).
+func qBinaryRun[T int8 | uint8](j *qBinaryJob, a, b, y []T, lo, hi int) {
+	bc, p := j.bc, &j.p
 	ia, ib := bc.inner(0), bc.inner(1)
-	bc.each(threads, grainCheap, func(o, cnt int, off []int) {
-		out := y[o : o+cnt]
-		if p.mul {
-			for i := range out {
-				prod := (int32(a[off[0]+i*ia]) - p.za) * (int32(b[off[1]+i*ib]) - p.zb)
-				out[i] = T(p.sat(float32(float32(prod)*p.ratio) + float32(p.zc)))
-			}
-			return
+	nd := len(bc.dims)
+	width := bc.dims[nd-1]
+	sa, sb := bc.strides[0], bc.strides[1]
+	var ibuf [MaxDims]int
+	idx := ibuf[:0]
+	if nd > len(ibuf) {
+		idx = make([]int, nd)
+	} else {
+		idx = ibuf[:nd]
+	}
+	row, col := lo/width, lo%width
+	for d := nd - 2; d >= 0; d-- {
+		idx[d] = row % bc.dims[d]
+		row /= bc.dims[d]
+	}
+	baseA, baseB := 0, 0
+	for d := 0; d < nd-1; d++ {
+		baseA += idx[d] * sa[d]
+		baseB += idx[d] * sb[d]
+	}
+	for pos := lo; pos < hi; {
+		n := min(width-col, hi-pos)
+		qBinarySpan(p, a, b, y[pos:pos+n], baseA+col*sa[nd-1], baseB+col*sb[nd-1], ia, ib)
+		pos += n
+		col = 0
+		if pos >= hi {
+			break
 		}
-		switch {
-		case ia == 1 && ib == 1:
-			as, bs := a[off[0]:off[0]+cnt], b[off[1]:off[1]+cnt]
-			for i := range out {
-				t := fma32(float32(bs[i]), p.rB, p.fixed)
-				out[i] = T(p.sat(fma32(float32(as[i]), p.rA, t)))
+		// Next row: odometer increment over the outer dimensions.
+		for d := nd - 2; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < bc.dims[d] {
+				baseA += sa[d]
+				baseB += sb[d]
+				break
 			}
-		case ia == 1:
-			fb := p.fixed + float32(float32(b[off[1]])*p.rB)
-			as := a[off[0] : off[0]+cnt]
-			for i := range out {
-				out[i] = T(p.sat(fma32(float32(as[i]), p.rA, fb)))
-			}
-		default:
-			fa := p.fixed + float32(float32(a[off[0]])*p.rA)
-			for i := range out {
-				out[i] = T(p.sat(fma32(float32(b[off[1]+i*ib]), p.rB, fa)))
-			}
+			idx[d] = 0
+			baseA -= sa[d] * (bc.dims[d] - 1)
+			baseB -= sb[d] * (bc.dims[d] - 1)
 		}
-	})
+	}
+}
+
+// qBinarySpan computes the run out of the output, whose operands start at
+// a[oa] and b[ob] with inner strides ia and ib.
+func qBinarySpan[T int8 | uint8](p *qBinaryParams, a, b, out []T, oa, ob, ia, ib int) {
+	cnt := len(out)
+	if p.mul {
+		for i := range out {
+			prod := (int32(a[oa+i*ia]) - p.za) * (int32(b[ob+i*ib]) - p.zb)
+			out[i] = T(p.sat(float32(float32(prod)*p.ratio) + float32(p.zc)))
+		}
+		return
+	}
+	switch {
+	case ia == 1 && ib == 1:
+		as, bs := a[oa:oa+cnt], b[ob:ob+cnt]
+		for i := range out {
+			t := fma32(float32(bs[i]), p.rB, p.fixed)
+			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, t)))
+		}
+	case ia == 1:
+		fb := p.fixed + float32(float32(b[ob])*p.rB)
+		as := a[oa : oa+cnt]
+		for i := range out {
+			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, fb)))
+		}
+	default:
+		fa := p.fixed + float32(float32(a[oa])*p.rA)
+		for i := range out {
+			out[i] = T(p.sat(fma32(float32(b[ob+i*ib]), p.rB, fa)))
+		}
+	}
 }
 
 // qTable is a 256-entry lookup table of an 8-bit function, indexed by the
 // input's byte.
 type qTable [256]byte
 
+// qTableFunc selects the function a table applies between dequantizing
+// and quantizing.
+type qTableFunc int
+
+const (
+	qtIdentity qTableFunc = iota // requantizing only
+	qtLogistic                   // mlasLogistic
+	qtLeaky                      // v >= 0 ? v : alpha*v
+)
+
 // qBuildTable tabulates y = quantize(f(dequantize(x))) for every 8-bit x of
-// type dt, as ONNX Runtime's QlinearBuildLookupTable: x is dequantized as
-// x_scale * float32(x - x_zp), f applied to all 256 values, and the results
-// quantized with MlasQuantizeLinear's formula.
-func qBuildTable(dt tensor.DataType, xs float32, xz int32, ys float32, yz int32, f func(v []float32)) qTable {
+// type dt into t, as ONNX Runtime's QlinearBuildLookupTable: x is
+// dequantized as x_scale * float32(x - x_zp), f applied to all 256 values
+// (alpha is LeakyRelu's), and the results quantized with
+// MlasQuantizeLinear's formula.
+func qBuildTable(t *qTable, dt tensor.DataType, xs float32, xz int32, ys float32, yz int32, f qTableFunc, alpha float32) {
 	var vals [256]float32
 	for i := range vals {
 		vals[i] = xs * float32(qByteValue(dt, i)-xz)
 	}
-	f(vals[:])
+	switch f {
+	case qtLogistic:
+		for i, x := range vals {
+			vals[i] = mlasLogistic(x)
+		}
+	case qtLeaky:
+		for i, x := range vals {
+			if !(x >= 0) {
+				vals[i] = alpha * x
+			}
+		}
+	}
 	lo, hi, _ := qRange(dt)
 	b := newQBounds(lo, hi, yz)
-	var t qTable
 	for i, v := range vals {
 		t[i] = byte(b.apply(v / ys))
 	}
-	return t
 }
 
 // qByteValue is the value of the 8-bit pattern i in type dt.
@@ -233,21 +347,34 @@ func qByteValue(dt tensor.DataType, i int) int32 {
 
 // qApplyTable maps every element of an 8-bit tensor through a table.
 func qApplyTable(x, y *tensor.Tensor, t *qTable, threads int) {
-	switch xd := x.Data.(type) {
-	case []uint8:
-		yd := y.Data.([]uint8)
-		parallel.For(len(xd), grainCheap, threads, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				yd[i] = t[xd[i]]
-			}
-		})
-	case []int8:
-		yd := y.Data.([]int8)
-		parallel.For(len(xd), grainCheap, threads, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				yd[i] = int8(t[uint8(xd[i])])
-			}
-		})
+	xb, yb := qBytes(x), qBytes(y)
+	if threads <= 1 || len(xb) < 2*grainCheap {
+		qApplyTableRange(xb, yb, t, 0, len(xb))
+		return
+	}
+	j := qTableJobs.get()
+	*j = qTableJob{x: xb, y: yb, t: t}
+	parallel.Do(len(xb), grainCheap, threads, j)
+	*j = qTableJob{}
+	qTableJobs.put(j)
+}
+
+// qTableJob is qApplyTable's loop.
+type qTableJob struct {
+	x, y []byte
+	t    *qTable
+}
+
+var qTableJobs jobPool[qTableJob]
+
+func (j *qTableJob) Range(lo, hi int) { qApplyTableRange(j.x, j.y, j.t, lo, hi) }
+
+// qApplyTableRange maps the bytes x[lo:hi] through t into y. (An int8
+// value's byte is its table index, and the entry's byte the result.)
+func qApplyTableRange(x, y []byte, t *qTable, lo, hi int) {
+	ys := y[lo:hi]
+	for i, v := range x[lo:hi] {
+		ys[i] = t[v]
 	}
 }
 
@@ -328,7 +455,8 @@ func buildQLinearLookup(n *Node, leaky bool) (Kernel, error) {
 			if n.HasInput(4) {
 				ins[4] = n.Const(4)
 			}
-			if t, err := k.table(ins, dt); err == nil {
+			t := new(qTable)
+			if err := k.table(t, ins, dt); err == nil {
 				k.fixed, k.fixT = t, dt
 			}
 		}
@@ -336,34 +464,28 @@ func buildQLinearLookup(n *Node, leaky bool) (Kernel, error) {
 	return k, nil
 }
 
-// table builds the lookup table from the scale and zero-point inputs.
-func (k *qlinearLookupKernel) table(in []*tensor.Tensor, dt tensor.DataType) (*qTable, error) {
+// table builds the lookup table from the scale and zero-point inputs into
+// t.
+func (k *qlinearLookupKernel) table(t *qTable, in []*tensor.Tensor, dt tensor.DataType) error {
 	xs, xz, err := qParams8(k.n, in[1], qInput(in, 2), dt, "X")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ys, yz, err := qParams8(k.n, in[3], qInput(in, 4), dt, "Y")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	f := func(v []float32) {
-		for i, x := range v {
-			v[i] = mlasLogistic(x)
-		}
-	}
+	f := qtLogistic
 	if k.leaky {
-		alpha := k.alpha
-		f = func(v []float32) {
-			for i, x := range v {
-				if !(x >= 0) {
-					v[i] = alpha * x
-				}
-			}
-		}
+		f = qtLeaky
 	}
-	t := qBuildTable(dt, xs, xz, ys, yz, f)
-	return &t, nil
+	qBuildTable(t, dt, xs, xz, ys, yz, f, k.alpha)
+	return nil
 }
+
+// qTables recycles the tables of lookup kernels whose parameters are not
+// constants.
+var qTables jobPool[qTable]
 
 func (k *qlinearLookupKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	n := k.n
@@ -378,14 +500,15 @@ func (k *qlinearLookupKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	fixedOK := t != nil && k.fixT == x.DType && in[1] == n.Const(1) && in[3] == n.Const(3) &&
 		qInput(in, 2) == n.Const(2) && qInput(in, 4) == n.Const(4)
 	if !fixedOK {
-		var err error
-		if t, err = k.table(in, x.DType); err != nil {
+		t = qTables.get()
+		defer qTables.put(t)
+		if err := k.table(t, in, x.DType); err != nil {
 			return nil, err
 		}
 	}
-	y := ctx.New(x.DType, x.Shape...)
+	y := ctx.NewUninit(x.DType, x.Shape...) // every value is written
 	qApplyTable(x, y, t, qThreads(ctx))
-	return []*tensor.Tensor{y}, nil
+	return ctx.Out(y), nil
 }
 
 // qAxis normalizes an axis attribute against rank r.
@@ -428,9 +551,11 @@ func buildQLinearConcat(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		count := (len(in) - 2) / 3
-		xs := make([]*tensor.Tensor, count)
-		tables := make([]*qTable, count)
-		for i := range xs {
+		st := qConcatStates.get()
+		defer qConcatStates.put(st)
+		st.tables = cvGrow(st.tables, count)
+		st.mapped = cvGrow(st.mapped, count)
+		for i := 0; i < count; i++ {
 			x, s, z := in[2+3*i], in[3+3*i], in[4+3*i]
 			if x == nil || s == nil || z == nil {
 				return nil, n.Errorf("input triple %d is incomplete", i)
@@ -442,55 +567,71 @@ func buildQLinearConcat(n *Node) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			if sv != ys || zv != yz {
-				t := qBuildTable(dt, sv, zv, ys, yz, func([]float32) {})
-				tables[i] = &t
+			st.mapped[i] = sv != ys || zv != yz
+			if st.mapped[i] {
+				qBuildTable(&st.tables[i], dt, sv, zv, ys, yz, qtIdentity, 0)
 			}
-			xs[i] = x
 		}
-		r := len(xs[0].Shape)
+		x0 := in[2]
+		r := len(x0.Shape)
 		ax, err := qAxis(n, axis, r)
 		if err != nil {
 			return nil, err
 		}
-		shape := append([]int(nil), xs[0].Shape...)
+		var sbuf [MaxDims]int
+		shape := sbuf[:0]
+		if r > MaxDims {
+			shape = make([]int, 0, r)
+		}
+		shape = append(shape, x0.Shape...)
 		shape[ax] = 0
-		for i, x := range xs {
+		for i := 0; i < count; i++ {
+			x := in[2+3*i]
 			if len(x.Shape) != r {
-				return nil, n.Errorf("input %d has shape %v, input 0 %v", i, x.Shape, xs[0].Shape)
+				return nil, n.Errorf("input %d has shape %v, input 0 %v", i, x.Shape, x0.Shape)
 			}
 			for d := range shape {
-				if d != ax && x.Shape[d] != xs[0].Shape[d] {
-					return nil, n.Errorf("input %d has shape %v, input 0 %v", i, x.Shape, xs[0].Shape)
+				if d != ax && x.Shape[d] != x0.Shape[d] {
+					return nil, n.Errorf("input %d has shape %v, input 0 %v", i, x.Shape, x0.Shape)
 				}
 			}
 			shape[ax] += x.Shape[ax]
 		}
-		y := ctx.New(dt, shape...)
+		y := ctx.NewUninit(dt, shape...) // every value is written
 		outer := prodInts(shape[:ax])
 		outPitch := prodInts(shape[ax:])
 		yb := qBytes(y)
 		off := 0
-		for i, x := range xs {
+		for i := 0; i < count; i++ {
+			x := in[2+3*i]
 			pitch := prodInts(x.Shape[ax:])
 			xb := qBytes(x)
 			for o := 0; o < outer; o++ {
 				src := xb[o*pitch : (o+1)*pitch]
 				dst := yb[o*outPitch+off : o*outPitch+off+pitch]
-				if tables[i] == nil {
+				if !st.mapped[i] {
 					copy(dst, src)
 					continue
 				}
-				t := tables[i]
+				t := &st.tables[i]
 				for j, v := range src {
 					dst[j] = t[v]
 				}
 			}
 			off += pitch
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}), nil
 }
+
+// qConcatState is the scratch of a QLinearConcat run: per input, whether
+// it is mapped through a table to the output's parameters, and the table.
+type qConcatState struct {
+	tables []qTable
+	mapped []bool
+}
+
+var qConcatStates jobPool[qConcatState]
 
 // qBytes returns the elements of an 8-bit tensor as a byte slice sharing
 // its memory (int8 and uint8 have the same size and alignment), so that
@@ -538,7 +679,12 @@ func buildQLinearGlobalAveragePool(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		r := len(x.Shape)
-		out := append([]int(nil), x.Shape...)
+		var obuf [MaxDims]int
+		out := obuf[:0]
+		if r > MaxDims {
+			out = make([]int, 0, r)
+		}
+		out = append(out, x.Shape...)
 		var batch, c, size int
 		if cl != 0 {
 			batch, c, size = x.Shape[0], x.Shape[r-1], prodInts(x.Shape[1:r-1])
@@ -551,44 +697,63 @@ func buildQLinearGlobalAveragePool(n *Node) (Kernel, error) {
 				out[i] = 1
 			}
 		}
-		y := ctx.New(x.DType, out...)
-		qGlobalAvg(x, y, batch, c, size, cl != 0, xs, xz, ys, yz, qThreads(ctx))
-		return []*tensor.Tensor{y}, nil
+		y := ctx.NewUninit(x.DType, out...) // every value is written
+		qGlobalAvg(qBytes(x), x.DType, qBytes(y), batch, c, size, cl != 0, xs, xz, ys, yz, qThreads(ctx))
+		return ctx.Out(y), nil
 	}), nil
 }
 
-// qGlobalAvg computes a quantized global average pool: per (batch,
-// channel), requantize(sum - xz*size) with multiplier xs / (ys * size).
-func qGlobalAvg(x, y *tensor.Tensor, batch, c, size int, channelsLast bool, xs float32, xz int32, ys float32, yz int32, threads int) {
-	lo, hi, _ := qRange(x.DType)
-	b := newQBounds(lo, hi, yz)
-	mult := xs / (ys * float32(size))
-	bias := -xz * int32(size)
-	xb, yb := qBytes(x), qBytes(y)
-	signed := x.DType == tensor.Int8
+// qGlobalAvg computes a quantized global average pool of the bytes xb of
+// a tensor of type dt into yb: per (batch, channel), requantize(sum -
+// xz*size) with multiplier xs / (ys * size).
+func qGlobalAvg(xb []byte, dt tensor.DataType, yb []byte, batch, c, size int, channelsLast bool, xs float32, xz int32, ys float32, yz int32, threads int) {
+	lo, hi, _ := qRange(dt)
+	j := qGlobalJobs.get()
+	*j = qGlobalJob{
+		x: xb, y: yb, signed: dt == tensor.Int8, c: c, size: size, channelsLast: channelsLast,
+		b: newQBounds(lo, hi, yz), mult: xs / (ys * float32(size)), bias: -xz * int32(size),
+	}
+	parallel.Do(batch*c, max(1, grainCheap/max(size, 1)), threads, j)
+	*j = qGlobalJob{}
+	qGlobalJobs.put(j)
+}
+
+// qGlobalJob is qGlobalAvg's loop over (batch, channel) planes.
+type qGlobalJob struct {
+	x, y         []byte
+	signed       bool
+	c, size      int
+	channelsLast bool
+	b            qBounds
+	mult         float32
+	bias         int32
+}
+
+var qGlobalJobs jobPool[qGlobalJob]
+
+func (j *qGlobalJob) Range(p0, p1 int) {
+	xb, yb, c, size := j.x, j.y, j.c, j.size
 	val := func(v byte) int32 {
-		if signed {
+		if j.signed {
 			return int32(int8(v))
 		}
 		return int32(v)
 	}
-	parallel.For(batch*c, max(1, grainCheap/max(size, 1)), threads, func(p0, p1 int) {
-		for p := p0; p < p1; p++ {
-			var sum int32
-			if channelsLast {
-				img, ch := p/c, p%c
-				base := img * size * c
-				for i := 0; i < size; i++ {
-					sum += val(xb[base+i*c+ch])
-				}
-			} else {
-				for _, v := range xb[p*size : (p+1)*size] {
-					sum += val(v)
-				}
+	for p := p0; p < p1; p++ {
+		var sum int32
+		if j.channelsLast {
+			img, ch := p/c, p%c
+			base := img * size * c
+			for i := 0; i < size; i++ {
+				sum += val(xb[base+i*c+ch])
 			}
-			yb[p] = byte(b.requantize(sum+bias, mult))
+		} else {
+			for _, v := range xb[p*size : (p+1)*size] {
+				sum += val(v)
+			}
 		}
-	})
+		yb[p] = byte(j.b.requantize(sum+j.bias, j.mult))
+	}
 }
 
 // qlinearAvgPoolKernel is a prepared QLinearAveragePool node.
@@ -597,6 +762,7 @@ type qlinearAvgPoolKernel struct {
 	attrs        *WindowAttrs
 	includePad   bool
 	channelsLast bool
+	plan         atomic.Pointer[qAvgPlan] // geometry of the last input shape seen
 }
 
 // buildQLinearAveragePool prepares QLinearAveragePool (com.microsoft): an
@@ -643,131 +809,208 @@ func (k *qlinearAvgPoolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Ten
 	if err != nil {
 		return nil, err
 	}
+	st := qAvgStates.get()
+	defer qAvgStates.put(st)
+	xb, xShape := qBytes(x), x.Shape
 	if k.channelsLast {
-		x = qToChannelsFirst(x)
+		// The input laid out channels first.
+		r := len(x.Shape)
+		nb, c := x.Shape[0], x.Shape[r-1]
+		st.xShape = append(append(st.xShape[:0], nb, c), x.Shape[1:r-1]...)
+		st.xcf = cvGrow(st.xcf, len(xb))
+		transposeBatch(xb, st.xcf, nb, prodInts(x.Shape[1:r-1]), c)
+		xb, xShape = st.xcf, st.xShape
 	}
-	win, err := k.attrs.Resolve(x.Shape[2:], nil)
+	p, err := k.planFor(xShape)
 	if err != nil {
-		return nil, n.Errorf("input shape %v: %w", x.Shape, err)
+		return nil, err
 	}
-	outShape := append([]int{x.Shape[0], x.Shape[1]}, win.Out...)
+	win := p.win
 	var y *tensor.Tensor
+	yb := st.ycf
 	if k.channelsLast {
-		y = tensor.New(x.DType, outShape...)
+		// The output is computed channels first, then laid out channels
+		// last.
+		yb = cvGrow(yb, prodInts(p.outShape))
+		st.ycf = yb
+		y = ctx.NewUninit(x.DType, p.outLast...)
 	} else {
-		y = ctx.New(x.DType, outShape...)
-	}
-	global := true
-	for i := range win.In {
-		if win.Kernel[i] != win.In[i] || win.PadBegin[i] != 0 || win.PadEnd[i] != 0 {
-			global = false
-		}
+		y = ctx.NewUninit(x.DType, p.outShape...) // every value is written
+		yb = qBytes(y)
 	}
 	threads := qThreads(ctx)
-	if global {
-		qGlobalAvg(x, y, x.Shape[0], x.Shape[1], win.InSize(), false, xs, xz, ys, yz, threads)
+	if p.global {
+		qGlobalAvg(xb, x.DType, yb, xShape[0], xShape[1], win.InSize(), false, xs, xz, ys, yz, threads)
 	} else {
-		qAvgPool(win, x, y, xs, xz, ys, yz, k.includePad, threads)
+		qAvgPool(win, xb, x.DType, yb, xShape[0]*xShape[1], xs, xz, ys, yz, k.includePad, threads)
 	}
 	if k.channelsLast {
-		y = qToChannelsLast(ctx, y)
+		transposeBatch(yb, qBytes(y), p.outShape[0], p.outShape[1], win.OutSize())
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Out(y), nil
 }
 
-// qAvgPool computes QLinearAveragePool's general case.
-func qAvgPool(win *Window, x, y *tensor.Tensor, xs float32, xz int32, ys float32, yz int32, includePad bool, threads int) {
-	signed := x.DType == tensor.Int8
-	var dq [256]float32
-	for i := range dq {
+// qAvgPlan is a QLinearAveragePool's geometry for one input shape (channels
+// first), read-only once made.
+type qAvgPlan struct {
+	xShape   []int
+	win      *Window
+	outShape []int // [N, C, out...]
+	outLast  []int // [N, out..., C]
+	global   bool  // one window covering the whole unpadded input
+}
+
+// planFor returns the geometry for input shape xShape (channels first),
+// from the last one made when the shape matches.
+func (k *qlinearAvgPoolKernel) planFor(xShape []int) (*qAvgPlan, error) {
+	if p := k.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) {
+		return p, nil
+	}
+	win, err := k.attrs.Resolve(xShape[2:], nil)
+	if err != nil {
+		return nil, k.n.Errorf("input shape %v: %w", xShape, err)
+	}
+	p := &qAvgPlan{
+		xShape: append([]int(nil), xShape...), win: win,
+		outShape: append([]int{xShape[0], xShape[1]}, win.Out...),
+		outLast:  append(append([]int{xShape[0]}, win.Out...), xShape[1]),
+		global:   true,
+	}
+	for i := range win.In {
+		if win.Kernel[i] != win.In[i] || win.PadBegin[i] != 0 || win.PadEnd[i] != 0 {
+			p.global = false
+		}
+	}
+	k.plan.Store(p)
+	return p, nil
+}
+
+// qAvgState is the scratch of a QLinearAveragePool run with channels-last
+// tensors: the input's shape and values channels first, and the output's.
+type qAvgState struct {
+	xShape   []int
+	xcf, ycf []byte
+}
+
+var qAvgStates jobPool[qAvgState]
+
+// qAvgPool computes QLinearAveragePool's general case on the bytes xb of
+// a tensor of type dt with planes planes, into yb.
+func qAvgPool(win *Window, xb []byte, dt tensor.DataType, yb []byte, planes int, xs float32, xz int32, ys float32, yz int32, includePad bool, threads int) {
+	j := qAvgJobs.get()
+	*j = qAvgJob{win: win, x: xb, y: yb, ys: ys, zf: float32(yz), includePad: includePad, inStride: j.inStride}
+	signed := dt == tensor.Int8
+	for i := range j.dq {
 		v := int32(i)
 		if signed {
 			v = int32(int8(uint8(i)))
 		}
-		dq[i] = xs * float32(v-xz)
+		j.dq[i] = xs * float32(v-xz)
 	}
-	lo, hi, _ := qRange(x.DType)
-	xb, yb := qBytes(x), qBytes(y)
+	j.lo, j.hi, _ = qRange(dt)
 	rank := win.Rank()
-	inSize, outSize := win.InSize(), win.OutSize()
-	planes := x.Shape[0] * x.Shape[1]
-	kSize := win.KernelSize()
-	inStride := make([]int, rank)
+	j.inStride = cvGrow(j.inStride, rank)
 	st := 1
 	for a := rank - 1; a >= 0; a-- {
-		inStride[a] = st
+		j.inStride[a] = st
 		st *= win.In[a]
 	}
-	zf := float32(yz)
-	parallel.For(planes, max(1, grainCheap/max(outSize*kSize, 1)), threads, func(p0, p1 int) {
-		o := make([]int, rank)
-		start := make([]int, rank)
-		end := make([]int, rank)
-		idx := make([]int, rank)
-		for p := p0; p < p1; p++ {
-			src := xb[p*inSize : (p+1)*inSize]
-			dst := yb[p*outSize : (p+1)*outSize]
-			clear(o)
-			for q := 0; q < outSize; q++ {
-				count := 1
-				empty := false
-				for a := 0; a < rank; a++ {
-					s := o[a]*win.Strides[a] - win.PadBegin[a]
-					e := min(s+win.Kernel[a], win.In[a])
-					s = max(s, 0)
-					start[a], end[a] = s, e
-					if e <= s {
-						empty = true
-					}
-					count *= max(e-s, 0)
+	parallel.Do(planes, max(1, grainCheap/max(win.OutSize()*win.KernelSize(), 1)), threads, j)
+	*j = qAvgJob{inStride: j.inStride}
+	qAvgJobs.put(j)
+}
+
+// qAvgJob is qAvgPool's loop over planes.
+type qAvgJob struct {
+	win        *Window
+	x, y       []byte
+	dq         [256]float32 // dequantized value of each byte
+	lo, hi     int32
+	ys, zf     float32
+	includePad bool
+	inStride   []int // kept for reuse
+}
+
+var qAvgJobs jobPool[qAvgJob]
+
+func (j *qAvgJob) Range(p0, p1 int) {
+	win, xb, yb := j.win, j.x, j.y
+	rank := win.Rank()
+	inSize, outSize := win.InSize(), win.OutSize()
+	kSize := win.KernelSize()
+	inStride := j.inStride[:rank]
+	lo, hi, ys, zf := j.lo, j.hi, j.ys, j.zf
+	var ob, sb, eb, ib [MaxDims]int
+	o, start, end, idx := ob[:0], sb[:0], eb[:0], ib[:0]
+	if rank > MaxDims {
+		o, start, end, idx = make([]int, rank), make([]int, rank), make([]int, rank), make([]int, rank)
+	} else {
+		o, start, end, idx = ob[:rank], sb[:rank], eb[:rank], ib[:rank]
+	}
+	for p := p0; p < p1; p++ {
+		src := xb[p*inSize : (p+1)*inSize]
+		dst := yb[p*outSize : (p+1)*outSize]
+		clear(o)
+		for q := 0; q < outSize; q++ {
+			count := 1
+			empty := false
+			for a := 0; a < rank; a++ {
+				s := o[a]*win.Strides[a] - win.PadBegin[a]
+				e := min(s+win.Kernel[a], win.In[a])
+				s = max(s, 0)
+				start[a], end[a] = s, e
+				if e <= s {
+					empty = true
 				}
-				var sum float32
-				if !empty {
-					copy(idx, start)
-					for {
-						off := 0
-						for a := 0; a < rank; a++ {
-							off += idx[a] * inStride[a]
-						}
-						sum += dq[src[off]]
-						a := rank - 1
-						for ; a >= 0; a-- {
-							idx[a]++
-							if idx[a] < end[a] {
-								break
-							}
-							idx[a] = start[a]
-						}
-						if a < 0 {
+				count *= max(e-s, 0)
+			}
+			var sum float32
+			if !empty {
+				copy(idx, start)
+				for {
+					off := 0
+					for a := 0; a < rank; a++ {
+						off += idx[a] * inStride[a]
+					}
+					sum += j.dq[src[off]]
+					a := rank - 1
+					for ; a >= 0; a-- {
+						idx[a]++
+						if idx[a] < end[a] {
 							break
 						}
+						idx[a] = start[a]
 					}
-				}
-				if includePad {
-					count = kSize
-				}
-				avg := sum / float32(count)
-				v := avg/ys + zf
-				v = max(float32(lo)-1, min(float32(hi)+1, v))
-				r := int32(rne32(v))
-				dst[q] = byte(max(lo, min(hi, r)))
-				for a := rank - 1; a >= 0; a-- {
-					o[a]++
-					if o[a] < win.Out[a] {
+					if a < 0 {
 						break
 					}
-					o[a] = 0
 				}
 			}
+			if j.includePad {
+				count = kSize
+			}
+			avg := sum / float32(count)
+			v := avg/ys + zf
+			v = max(float32(lo)-1, min(float32(hi)+1, v))
+			r := int32(rne32(v))
+			dst[q] = byte(max(lo, min(hi, r)))
+			for a := rank - 1; a >= 0; a-- {
+				o[a]++
+				if o[a] < win.Out[a] {
+					break
+				}
+				o[a] = 0
+			}
 		}
-	})
+	}
 }
 
 // qlinearSoftmaxKernel is a prepared QLinearSoftmax node.
 type qlinearSoftmaxKernel struct {
 	n       *Node
 	axis    int64
-	perAxis bool // opset >= 13: along one axis; else over the trailing dims
+	perAxis bool                           // opset >= 13: along one axis; else over the trailing dims
+	table   atomic.Pointer[qSoftmaxTables] // table of the last parameters seen
 }
 
 // buildQLinearSoftmax prepares QLinearSoftmax (com.microsoft): softmax of a
@@ -840,52 +1083,93 @@ func (k *qlinearSoftmaxKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Ten
 	}
 	y := ctx.New(x.DType, x.Shape...)
 	if x.Len() == 0 || dim == 0 {
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
 	signed := x.DType == tensor.Int8
-	table := qSoftmaxTable(xs, dim, signed)
-	yScale := float32(math.Floor(float64(1 / ys)))
 	lo, hi, _ := qRange(x.DType)
-	xb, yb := qBytes(x), qBytes(y)
-	parallel.For(outer*inner, max(1, grainHeavy/dim), qThreads(ctx), func(p0, p1 int) {
-		for p := p0; p < p1; p++ {
-			o, i := p/inner, p%inner
-			base := o*dim*inner + i
-			// Shift so that the row's maximum reads the table's top entry.
-			var shift int
-			if signed {
-				xmax := int8(-128)
-				for d := 0; d < dim; d++ {
-					xmax = max(xmax, int8(xb[base+d*inner]))
-				}
-				shift = 127 - int(xmax)
-			} else {
-				xmax := uint8(0)
-				for d := 0; d < dim; d++ {
-					xmax = max(xmax, xb[base+d*inner])
-				}
-				shift = 255 - int(xmax)
-			}
-			entry := func(v byte) float32 {
-				if signed {
-					return table[uint8(int(int8(v))+shift)]
-				}
-				return table[int(v)+shift]
-			}
-			var sum float32
+	j := qSoftmaxJobs.get()
+	*j = qSoftmaxJob{
+		x: qBytes(x), y: qBytes(y), signed: signed, dim: dim, inner: inner,
+		table: k.tableFor(xs, dim, signed), yScale: float32(math.Floor(float64(1 / ys))),
+		yz: yz, lo: lo, hi: hi,
+	}
+	parallel.Do(outer*inner, max(1, grainHeavy/dim), qThreads(ctx), j)
+	*j = qSoftmaxJob{}
+	qSoftmaxJobs.put(j)
+	return ctx.Out(y), nil
+}
+
+// qSoftmaxTables is a QLinearSoftmax table with the parameters it was
+// built for, read-only once made.
+type qSoftmaxTables struct {
+	xs     float32
+	dim    int
+	signed bool
+	table  []float32
+}
+
+// tableFor returns the table of exponentials for these parameters, from
+// the last one made when they match.
+func (k *qlinearSoftmaxKernel) tableFor(xs float32, dim int, signed bool) []float32 {
+	if t := k.table.Load(); t != nil && t.dim == dim && t.signed == signed && math.Float32bits(t.xs) == math.Float32bits(xs) {
+		return t.table
+	}
+	t := &qSoftmaxTables{xs: xs, dim: dim, signed: signed, table: qSoftmaxTable(xs, dim, signed)}
+	k.table.Store(t)
+	return t.table
+}
+
+// qSoftmaxJob is one QLinearSoftmax evaluation, a loop over its rows.
+type qSoftmaxJob struct {
+	x, y       []byte
+	signed     bool
+	dim, inner int
+	table      []float32
+	yScale     float32
+	yz, lo, hi int32
+}
+
+var qSoftmaxJobs jobPool[qSoftmaxJob]
+
+func (j *qSoftmaxJob) Range(p0, p1 int) {
+	xb, yb, table := j.x, j.y, j.table
+	dim, inner, signed := j.dim, j.inner, j.signed
+	for p := p0; p < p1; p++ {
+		o, i := p/inner, p%inner
+		base := o*dim*inner + i
+		// Shift so that the row's maximum reads the table's top entry.
+		var shift int
+		if signed {
+			xmax := int8(-128)
 			for d := 0; d < dim; d++ {
-				sum += entry(xb[base+d*inner])
+				xmax = max(xmax, int8(xb[base+d*inner]))
 			}
+			shift = 127 - int(xmax)
+		} else {
+			xmax := uint8(0)
 			for d := 0; d < dim; d++ {
-				e := entry(xb[base+d*inner])
-				q := float32(e*yScale) / sum
-				q = min(q, 1<<20)
-				v := int32(rne32(q)) + yz
-				yb[base+d*inner] = byte(max(lo, min(hi, v)))
+				xmax = max(xmax, xb[base+d*inner])
 			}
+			shift = 255 - int(xmax)
 		}
-	})
-	return []*tensor.Tensor{y}, nil
+		entry := func(v byte) float32 {
+			if signed {
+				return table[uint8(int(int8(v))+shift)]
+			}
+			return table[int(v)+shift]
+		}
+		var sum float32
+		for d := 0; d < dim; d++ {
+			sum += entry(xb[base+d*inner])
+		}
+		for d := 0; d < dim; d++ {
+			e := entry(xb[base+d*inner])
+			q := float32(e*j.yScale) / sum
+			q = min(q, 1<<20)
+			v := int32(rne32(q)) + j.yz
+			yb[base+d*inner] = byte(max(j.lo, min(j.hi, v)))
+		}
+	}
 }
 
 // qSoftmaxTable builds QLinearSoftmax's table of exponentials for rows of
@@ -982,13 +1266,17 @@ func (k *qgemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	if !ok || len(bs) != 1 && len(bs) != nn {
 		return nil, n.Errorf("b_scale has type %v and shape %v, want float, a scalar or [%d]", in[4].DType, in[4].Shape, nn)
 	}
+	st := qmmStates.get()
+	defer qmmStates.put(st)
 	var zbs []int32
 	if zb != nil {
-		if zbs, ok = qInts(zb); !ok || len(zbs) != 1 && len(zbs) != nn {
+		if zbs, ok = qIntsInto(st.zb, zb); !ok || len(zbs) != 1 && len(zbs) != nn {
 			return nil, n.Errorf("b_zero_point shape %v, want a scalar or [%d]", zb.Shape, nn)
 		}
+		st.zb = zbs
 	}
-	acc := make([]int32, m*nn)
+	acc := cvGrow(st.acc, m*nn)
+	st.acc = acc
 	lda, ldb := kk, nn
 	if k.transA {
 		lda = m
@@ -997,7 +1285,8 @@ func (k *qgemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 		ldb = kk
 	}
 	threads := qThreads(ctx)
-	zas := []int32{zav}
+	zas := append(st.za[:0], zav)
+	st.za = zas
 	var gerr error
 	switch ad := a.Data.(type) {
 	case []uint8:
@@ -1008,23 +1297,36 @@ func (k *qgemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	if gerr != nil {
 		return nil, n.Errorf("%w", gerr)
 	}
+	if kk == 0 {
+		clear(acc)
+	}
 	if c != nil {
 		cv, ok := c.Data.([]int32)
 		if !ok {
 			return nil, n.Errorf("C has type %v, want int32", c.DType)
 		}
-		if !unidirectionalOK(c.Shape, []int{m, nn}) {
+		mn := [2]int{m, nn}
+		if !unidirectionalOK(c.Shape, mn[:]) {
 			return nil, n.Errorf("C shape %v does not broadcast to [%d %d]", c.Shape, m, nn)
 		}
-		bc := newBroadcastTo([]int{m, nn}, c.Shape)
-		ic := bc.inner(0)
-		bc.walk(0, m*nn, func(o, cnt int, off []int) {
-			for i := 0; i < cnt; i++ {
-				acc[o+i] += cv[off[0]+i*ic]
+		// C's strides over [m, nn], 0 where broadcast.
+		var cs [2]int
+		off, step := 2-len(c.Shape), 1
+		for i := len(c.Shape) - 1; i >= 0; i-- {
+			if c.Shape[i] != 1 {
+				cs[off+i] = step
 			}
-		})
+			step *= c.Shape[i]
+		}
+		for i := 0; i < m; i++ {
+			row := acc[i*nn : (i+1)*nn]
+			for j := range row {
+				row[j] += cv[i*cs[0]+j*cs[1]]
+			}
+		}
 	}
-	scales := make([]float32, len(bs))
+	scales := cvGrow(st.mults, len(bs))
+	st.mults = scales
 	var ys float32
 	if ysT != nil {
 		if ys, err = qScalarF32(n, ysT, "y_scale"); err != nil {
@@ -1044,14 +1346,14 @@ func (k *qgemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 		return scales[j]
 	}
 	if yzT == nil {
-		y := ctx.New(tensor.Float32, m, nn)
+		y := ctx.NewUninit(tensor.Float32, m, nn) // every value is written
 		yd := y.Data.([]float32)
 		for i := 0; i < m; i++ {
 			for j := 0; j < nn; j++ {
 				yd[i*nn+j] = float32(acc[i*nn+j]) * scaleAt(j)
 			}
 		}
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
 	if !qIs8Bit(yzT.DType) {
 		return nil, n.Errorf("y_zero_point has type %v, want uint8 or int8", yzT.DType)
@@ -1062,14 +1364,14 @@ func (k *qgemmKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	}
 	lo, hi, _ := qRange(yzT.DType)
 	bnd := newQBounds(lo, hi, yz)
-	y := ctx.New(yzT.DType, m, nn)
+	y := ctx.NewUninit(yzT.DType, m, nn) // every value is written
 	yb := qBytes(y)
 	for i := 0; i < m; i++ {
 		for j := 0; j < nn; j++ {
 			yb[i*nn+j] = byte(bnd.requantize(acc[i*nn+j], scaleAt(j)))
 		}
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Out(y), nil
 }
 
 func qgemmRun[TA gemm.Int8](transA, transB bool, m, n, k int, a []TA, lda int, za []int32, b *tensor.Tensor, ldb int, zb []int32, c []int32, threads int) error {
@@ -1087,6 +1389,7 @@ func qgemmRun[TA gemm.Int8](transA, transB bool, m, n, k int, a []TA, lda int, z
 type matMulToFloatKernel struct {
 	n       *Node
 	dynamic bool
+	plans   qmmPlans
 }
 
 // buildMatMulToFloat prepares DynamicQuantizeMatMul and MatMulIntegerToFloat
@@ -1113,6 +1416,14 @@ func (k *matMulToFloatKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	var a, b, za, zb, bsT, bias *tensor.Tensor
 	var as float32
 	var err error
+	st := qmmStates.get()
+	defer qmmStates.put(st)
+	// A's values, zero points and shape; DynamicQuantizeMatMul quantizes
+	// its float A to st.aq with one zero point.
+	var aData any
+	var zas []int32
+	var aShape []int
+	var aDT tensor.DataType
 	if k.dynamic {
 		if err := cvCheck(n, in, 0, 1, 2); err != nil {
 			return nil, err
@@ -1122,10 +1433,12 @@ func (k *matMulToFloatKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 			return nil, n.Errorf("input A has type %v, want float", in[0].DType)
 		}
 		scale, zp := dynamicQuantParams(af)
-		aq := tensor.New(tensor.Uint8, in[0].Shape...)
-		quantizeU8(af, aq.Data.([]uint8), scale, zp, qThreads(ctx))
-		a, as = aq, scale
-		za = tensor.FromSlice([]int{}, []uint8{zp})
+		st.aq = cvGrow(st.aq, len(af))
+		quantizeU8(af, st.aq, scale, zp, qThreads(ctx))
+		as = scale
+		zas = append(st.za[:0], int32(zp))
+		st.za = zas
+		aShape, aDT = in[0].Shape, tensor.Uint8
 		b, bsT, zb, bias = in[1], in[2], qInput(in, 3), qInput(in, 4)
 	} else {
 		if err := cvCheck(n, in, 0, 1, 2, 3); err != nil {
@@ -1146,22 +1459,49 @@ func (k *matMulToFloatKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		if za != nil && za.Len() != 1 {
 			return nil, n.Unsupported("a_zero_point of shape %v (only a scalar is implemented)", za.Shape)
 		}
+		aData, aShape, aDT = a.Data, a.Shape, a.DType
 	}
-	if !qIs8Bit(a.DType) || !qIs8Bit(b.DType) {
-		return nil, n.Errorf("A and B have types %v and %v, want uint8 or int8", a.DType, b.DType)
+	if !qIs8Bit(aDT) || !qIs8Bit(b.DType) {
+		return nil, n.Errorf("A and B have types %v and %v, want uint8 or int8", aDT, b.DType)
 	}
-	if za != nil && za.DType != a.DType || zb != nil && zb.DType != b.DType {
+	if za != nil && za.DType != aDT || zb != nil && zb.DType != b.DType {
 		return nil, n.Errorf("zero point types do not match their inputs")
 	}
-	acc, err := qMatMul(ctx, n, a, za, b, zb, nil)
+	s, err := k.plans.shape(n, aShape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	bs, err := qScaleRows(n, bsT, b.Shape, false, "b_scale")
+	if !k.dynamic {
+		if zas, err = qZeroPointRows(n, &st.za, &st.ztmp, za, aShape, true, "a_zero_point"); err != nil {
+			return nil, err
+		}
+		if len(zas) == 1 {
+			st.za = append(st.za[:0], zas[0])
+			zas = st.za
+		}
+	}
+	zbs, err := qZeroPointRows(n, &st.zb, &st.ztmp, zb, b.Shape, false, "b_zero_point")
 	if err != nil {
 		return nil, err
 	}
-	s, err := matMulShape(n, a.Shape, b.Shape)
+	acc := cvGrow(st.acc, prodInts(s.out))
+	st.acc = acc
+	threads := qThreads(ctx)
+	var gerr error
+	if k.dynamic {
+		gerr = qMatMul(s, st.aq, zas, b.Data, zbs, nil, acc, threads)
+	} else {
+		switch ad := aData.(type) {
+		case []uint8:
+			gerr = qMatMul(s, ad, zas, b.Data, zbs, nil, acc, threads)
+		case []int8:
+			gerr = qMatMul(s, ad, zas, b.Data, zbs, nil, acc, threads)
+		}
+	}
+	if gerr != nil {
+		return nil, n.Errorf("%w", gerr)
+	}
+	bs, err := qScaleRows(n, &st.bs, bsT, b.Shape, false, "b_scale")
 	if err != nil {
 		return nil, err
 	}
@@ -1173,39 +1513,59 @@ func (k *matMulToFloatKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		}
 		bv = f
 	}
-	mults := make([]float32, len(bs))
+	mults := cvGrow(st.mults, len(bs))
+	st.mults = mults
 	for i, v := range bs {
 		mults[i] = as * v
 	}
-	y := ctx.New(tensor.Float32, acc.Shape...)
-	yd, ad := y.Data.([]float32), acc.Data.([]int32)
+	y := ctx.New(tensor.Float32, s.out...)
 	if s.n == 0 {
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
-	rows := len(ad) / s.n
+	rows := len(acc) / s.n
 	rowsPer := rows
 	if !s.foldA {
 		rowsPer = s.m
 	}
-	parallel.For(rows, max(1, grainCheap/s.n), qThreads(ctx), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			bc := 0
-			if !s.foldA && len(mults) > 1 {
-				bc = s.bOff[r/rowsPer] / max(s.k, 1)
-			}
-			src, dst := ad[r*s.n:(r+1)*s.n], yd[r*s.n:(r+1)*s.n]
-			for j, v := range src {
-				mu := mults[0]
-				if len(mults) > 1 {
-					mu = mults[bc+j]
-				}
-				f := float32(float32(v) * mu) // no fusion with the bias add
-				if bv != nil {
-					f += bv[j]
-				}
-				dst[j] = f
-			}
+	j := qToFloatJobs.get()
+	*j = qToFloatJob{acc: acc, y: y.Data.([]float32), s: s, rowsPer: rowsPer, mults: mults, bias: bv}
+	parallel.Do(rows, max(1, grainCheap/s.n), threads, j)
+	*j = qToFloatJob{}
+	qToFloatJobs.put(j)
+	return ctx.Out(y), nil
+}
+
+// qToFloatJob scales the accumulators of DynamicQuantizeMatMul and
+// MatMulIntegerToFloat to float32, by rows.
+type qToFloatJob struct {
+	acc     []int32
+	y       []float32
+	s       *mmShape
+	rowsPer int
+	mults   []float32
+	bias    []float32
+}
+
+var qToFloatJobs jobPool[qToFloatJob]
+
+func (j *qToFloatJob) Range(lo, hi int) {
+	s, mults, bv := j.s, j.mults, j.bias
+	for r := lo; r < hi; r++ {
+		bc := 0
+		if !s.foldA && len(mults) > 1 {
+			bc = s.bOff[r/j.rowsPer] / max(s.k, 1)
 		}
-	})
-	return []*tensor.Tensor{y}, nil
+		src, dst := j.acc[r*s.n:(r+1)*s.n], j.y[r*s.n:(r+1)*s.n]
+		for c, v := range src {
+			mu := mults[0]
+			if len(mults) > 1 {
+				mu = mults[bc+c]
+			}
+			f := float32(float32(v) * mu) // no fusion with the bias add
+			if bv != nil {
+				f += bv[c]
+			}
+			dst[c] = f
+		}
+	}
 }

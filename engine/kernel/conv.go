@@ -74,18 +74,45 @@ func cvSameInts(a, b []int) bool {
 	return true
 }
 
-// cvBufPool recycles float32 scratch buffers (im2col patch matrices) of one
-// kernel between runs.
-type cvBufPool struct{ p sync.Pool }
+// bufPool recycles scratch buffers of T (patch matrices, padded planes)
+// between runs: get returns a buffer of n values with unspecified
+// contents, put gives it back. In steady state neither allocates: the
+// pool holds pointers to slices, which convert to interface values
+// without an allocation, and a buffer too small is replaced in place.
+type bufPool[T any] struct{ p sync.Pool }
 
-func (b *cvBufPool) get(n int) []float32 {
-	if v, ok := b.p.Get().(*[]float32); ok && cap(*v) >= n {
-		return (*v)[:n]
+func (b *bufPool[T]) get(n int) *[]T {
+	v, _ := b.p.Get().(*[]T)
+	if v == nil {
+		v = new([]T)
 	}
-	return make([]float32, n)
+	if cap(*v) < n {
+		*v = make([]T, n)
+	}
+	*v = (*v)[:n]
+	return v
 }
 
-func (b *cvBufPool) put(s []float32) { b.p.Put(&s) }
+func (b *bufPool[T]) put(v *[]T) { b.p.Put(v) }
+
+// cvBufPool recycles float32 scratch buffers between runs.
+type cvBufPool = bufPool[float32]
+
+// jobPool recycles the job values of parallel loops (parallel.Do) and the
+// scratch of runs, so that they allocate nothing in steady state. A value
+// is taken for one loop or run and put back when it is over; the caller
+// clears it first, keeping only the buffers its type holds for reuse (see
+// the types), so that the pool holds no references to tensors.
+type jobPool[J any] struct{ p sync.Pool }
+
+func (jp *jobPool[J]) get() *J {
+	if j, ok := jp.p.Get().(*J); ok {
+		return j
+	}
+	return new(J)
+}
+
+func (jp *jobPool[J]) put(j *J) { jp.p.Put(j) }
 
 // convKernel is a prepared Conv node.
 type convKernel struct {
@@ -105,8 +132,8 @@ type convKernel struct {
 	// produced (see FuseClamp).
 	act *Clamp
 
-	bufs *cvBufPool
-	plan *atomic.Pointer[convPlan] // geometry of the last shapes seen (shared by fused copies)
+	scratch *jobPool[convScratch]     // per-goroutine scratch of runF32 (shared by fused copies)
+	plan    *atomic.Pointer[convPlan] // geometry of the last shapes seen (shared by fused copies)
 }
 
 // buildConv prepares Conv (opsets 1, 11, 22): X [N, C, D1..Dn], W [M, C/group,
@@ -124,7 +151,7 @@ func buildConv(n *Node) (Kernel, error) {
 	if g < 1 || g > 1<<24 {
 		return nil, n.Errorf("group %d out of range", g)
 	}
-	k := &convKernel{n: n, attrs: attrs, group: int(g), bufs: new(cvBufPool), plan: new(atomic.Pointer[convPlan])}
+	k := &convKernel{n: n, attrs: attrs, group: int(g), plan: new(atomic.Pointer[convPlan])}
 	if w := n.Const(1); w != nil && (w.DType == tensor.Float32 || cvIsHalf(w.DType)) {
 		if err := k.prepack(w); err != nil {
 			return nil, err
@@ -257,7 +284,7 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	case tensor.Float64:
 		y := ctx.New(tensor.Float64, outShape...)
 		var bd []float64
@@ -265,7 +292,7 @@ func (k *convKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			bd = b.Data.([]float64)
 		}
 		convGeneric(ctx, win, x.Data.([]float64), x.Shape, w.Data.([]float64), w.Shape, bd, k.group, y.Data.([]float64))
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
 	return nil, n.Unsupported("element type %v", x.DType)
 }
@@ -323,9 +350,7 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, flat *flatGeom, x []float32, 
 	m := wShape[0]
 	group := k.group
 	cg, mg := c/group, m/group
-	inSize, outSize := win.InSize(), win.OutSize()
-	kSize := win.KernelSize()
-	kg := cg * kSize
+	outSize := win.OutSize()
 	threads := cvThreads(ctx)
 	if outSize == 0 || m == 0 || batch == 0 {
 		return nil
@@ -341,79 +366,133 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, flat *flatGeom, x []float32, 
 		}
 		return nil
 	}
-	pointwise := win.IsPointwise()
 	// One product per (image, group). Small ones (grouped convolutions)
 	// run side by side on one goroutine each; large ones run in turn, each
 	// shared among all goroutines.
 	units := batch * group
+	kg := cg * win.KernelSize()
 	perUnit := 2 * mg * outSize * kg
 	inner, outer := threads, 1
 	if units > 1 && perUnit < 1<<22 {
 		inner, outer = 1, threads
 	}
-	var mu sync.Mutex
-	var firstErr error
+	j := convJobs.get()
+	*j = convJob{
+		k: k, win: win, fg: flat, x: x, w: w, bias: bias, y: y, packed: packed,
+		c: c, m: m, cg: cg, mg: mg, kg: kg, inSize: win.InSize(), outSize: outSize,
+		inner: inner, pointwise: win.IsPointwise(),
+	}
+	parallel.Do(units, 1, outer, j)
+	err := j.err
+	*j = convJob{}
+	convJobs.put(j)
+	return err
+}
+
+// convJob is one float32 convolution by products (runF32): Range computes
+// the products of units [lo, hi), one per (image, group).
+type convJob struct {
+	k                *convKernel
+	win              *Window
+	fg               *flatGeom // the padded-plane form, when it applies
+	x, w, bias, y    []float32
+	packed           []*gemm.PackedA
+	c, m, cg, mg, kg int
+	inSize, outSize  int
+	inner            int // goroutines per product
+	pointwise        bool
+	mu               sync.Mutex
+	err              error
+}
+
+var convJobs jobPool[convJob]
+
+// convScratch is the scratch of one goroutine's products: the patch matrix
+// or the padded planes and product columns, and the product's epilogue
+// (gemm keeps a pointer to it while it runs).
+type convScratch struct {
+	buf []float32
+	ep  gemm.Epilogue
+}
+
+// convScratches recycles the scratch of all Conv kernels: one pool rather
+// than one per kernel, so that few buffers (as many as goroutines run
+// products at once, grown to the largest size needed) serve the model.
+var convScratches jobPool[convScratch]
+
+func (j *convJob) Range(lo, hi int) {
+	k, fg := j.k, j.fg
+	group, cg, mg, kg := j.k.group, j.cg, j.mg, j.kg
+	inSize, outSize := j.inSize, j.outSize
+	s := convScratches.get()
+	var col, pad, cbuf []float32
 	// With strides of 1 or 2 in 2-D, the patch matrix need not be built:
 	// its rows are shifted views of padded input planes, which the product
 	// reads through row offsets (flat, see flatGeom and useFlat).
-	fg := flat
-	isFlat := fg != nil
-	parallel.For(units, 1, outer, func(lo, hi int) {
-		var col, pad, cbuf []float32
+	switch {
+	case fg != nil:
+		s.buf = cvGrow(s.buf, fg.size()+mg*fg.np)
+		pad = s.buf[:fg.size()]
+		cbuf = s.buf[fg.size():]
+	case !j.pointwise:
+		s.buf = cvGrow(s.buf, kg*outSize)
+		col = s.buf
+	}
+	for u := lo; u < hi; u++ {
+		img, g := u/group, u%group
+		xg := j.x[(img*j.c+g*cg)*inSize : (img*j.c+(g+1)*cg)*inSize]
+		yg := j.y[(img*j.m+g*mg)*outSize : (img*j.m+(g+1)*mg)*outSize]
+		// Bias and any fused clamp are applied by the product to each
+		// block of the output as it is finished.
+		var ep *gemm.Epilogue
+		if j.bias != nil || k.act != nil {
+			s.ep = gemm.Epilogue{}
+			if j.bias != nil {
+				s.ep.Bias = j.bias[g*mg : (g+1)*mg]
+			}
+			if k.act != nil {
+				s.ep.Clamp, s.ep.Lo, s.ep.Hi = true, k.act.Lo, k.act.Hi
+			}
+			ep = &s.ep
+		}
+		var pa *gemm.PackedA
+		var wg []float32
+		if j.packed != nil {
+			pa = j.packed[g]
+		} else {
+			wg = j.w[g*mg*kg : (g+1)*mg*kg]
+		}
+		var err error
 		switch {
-		case isFlat:
-			scratch := k.bufs.get(fg.size() + mg*fg.np)
-			defer k.bufs.put(scratch)
-			pad = scratch[:fg.size()]
-			cbuf = scratch[fg.size():]
-		case !pointwise:
-			col = k.bufs.get(kg * outSize)
-			defer k.bufs.put(col)
+		case fg != nil:
+			fg.pad(xg, pad, j.inner)
+			err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, j.inner)
+			fg.compact(cbuf, mg, yg, j.inner)
+		case j.pointwise:
+			err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, xg, outSize, nil, yg, outSize, ep, j.inner)
+		default:
+			Im2col(j.win, xg, cg, col, 0, j.inner)
+			err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, col, outSize, nil, yg, outSize, ep, j.inner)
 		}
-		for u := lo; u < hi; u++ {
-			img, g := u/group, u%group
-			xg := x[(img*c+g*cg)*inSize : (img*c+(g+1)*cg)*inSize]
-			yg := y[(img*m+g*mg)*outSize : (img*m+(g+1)*mg)*outSize]
-			// Bias and any fused clamp are applied by the product to each
-			// block of the output as it is finished.
-			var ep *gemm.Epilogue
-			if bias != nil || k.act != nil {
-				ep = &gemm.Epilogue{}
-				if bias != nil {
-					ep.Bias = bias[g*mg : (g+1)*mg]
-				}
-				if k.act != nil {
-					ep.Clamp, ep.Lo, ep.Hi = true, k.act.Lo, k.act.Hi
-				}
+		if err != nil {
+			j.mu.Lock()
+			if j.err == nil {
+				j.err = k.n.Errorf("%w", err)
 			}
-			var pa *gemm.PackedA
-			var wg []float32
-			if packed != nil {
-				pa = packed[g]
-			} else {
-				wg = w[g*mg*kg : (g+1)*mg*kg]
-			}
-			var err error
-			switch {
-			case isFlat:
-				fg.pad(xg, pad, inner)
-				err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, inner)
-				fg.compact(cbuf, mg, yg, inner)
-			case pointwise:
-				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, xg, outSize, nil, yg, outSize, ep, inner)
-			default:
-				Im2col(win, xg, cg, col, 0, inner)
-				err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, col, outSize, nil, yg, outSize, ep, inner)
-			}
-			if err != nil {
-				mu.Lock()
-				firstErr = k.n.Errorf("%w", err)
-				mu.Unlock()
-				return
-			}
+			j.mu.Unlock()
+			break
 		}
-	})
-	return firstErr
+	}
+	s.ep = gemm.Epilogue{}
+	convScratches.put(s)
+}
+
+// cvGrow returns s with length n, reallocated when its capacity is short.
+func cvGrow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // flatGeom is the geometry of the padded-plane form of a 2-D convolution
@@ -470,7 +549,33 @@ func (g *flatGeom) size() int { return g.channels * g.sh * g.sw * g.hp * g.wp }
 // shared among threads goroutines.
 func (g *flatGeom) pad(x []float32, pad []float32, threads int) {
 	grain := max(1, (1<<16)/max(g.ih*g.iw, 1))
-	parallel.For(g.channels, grain, threads, func(lo, hi int) { g.padChannels(x, pad, lo, hi) })
+	if threads <= 1 || g.channels < 2*grain {
+		g.padChannels(x, pad, 0, g.channels)
+		return
+	}
+	j := flatJobs.get()
+	*j = flatJob{g: g, src: x, dst: pad}
+	parallel.Do(g.channels, grain, threads, j)
+	*j = flatJob{}
+	flatJobs.put(j)
+}
+
+// flatJob is a loop of pad (over channels) or, with compact set, of
+// compact (over rows).
+type flatJob struct {
+	g        *flatGeom
+	src, dst []float32
+	compact  bool
+}
+
+var flatJobs jobPool[flatJob]
+
+func (j *flatJob) Range(lo, hi int) {
+	if j.compact {
+		j.g.compactRows(j.src, j.dst, lo, hi)
+	} else {
+		j.g.padChannels(j.src, j.dst, lo, hi)
+	}
 }
 
 // padChannels fills the phase planes of channels [lo, hi).
@@ -509,7 +614,15 @@ func (g *flatGeom) padChannels(x []float32, pad []float32, lo, hi int) {
 // goroutines.
 func (g *flatGeom) compact(c []float32, m int, y []float32, threads int) {
 	grain := max(1, (1<<16)/max(g.np, 1))
-	parallel.For(m, grain, threads, func(lo, hi int) { g.compactRows(c, y, lo, hi) })
+	if threads <= 1 || m < 2*grain {
+		g.compactRows(c, y, 0, m)
+		return
+	}
+	j := flatJobs.get()
+	*j = flatJob{g: g, src: c, dst: y, compact: true}
+	parallel.Do(m, grain, threads, j)
+	*j = flatJob{}
+	flatJobs.put(j)
 }
 
 // compactRows is compact for rows [lo, hi).
@@ -536,18 +649,15 @@ func cvThreads(c *Ctx) int {
 // directly, without a patch matrix: each output row accumulates kernel-row
 // by kernel-row scaled input rows.
 func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, bias []T, y []T, threads int) {
-	ih, iw := win.In[0], win.In[1]
 	oh, ow := win.Out[0], win.Out[1]
 	kh, kw := win.Kernel[0], win.Kernel[1]
-	sh, sw := win.Strides[0], win.Strides[1]
-	dh, dw := win.Dilations[0], win.Dilations[1]
-	ph, pw := win.PadBegin[0], win.PadBegin[1]
-	m := c * mult
+	j := dwGenericJobs[T]().get()
+	*j = dwGenericJob[T]{win: win, x: x, c: c, w: w, mult: mult, bias: bias, y: y, lo: j.lo, hi: j.hi}
 	// Valid output column range per kernel column.
-	lo := make([]int, kw)
-	hi := make([]int, kw)
-	for j := 0; j < kw; j++ {
-		shift := j*dw - pw
+	j.lo, j.hi = cvGrow(j.lo, kw), cvGrow(j.hi, kw)
+	iw, sw, dw, pw := win.In[1], win.Strides[1], win.Dilations[1], win.PadBegin[1]
+	for t := 0; t < kw; t++ {
+		shift := t*dw - pw
 		l := 0
 		if shift < 0 {
 			l = (-shift + sw - 1) / sw
@@ -557,57 +667,95 @@ func depthwise2D[T cvFloat](win *Window, x []T, batch, c int, w []T, mult int, b
 			h = (iw-1-shift)/sw + 1
 		}
 		l = min(l, ow)
-		lo[j], hi[j] = l, min(max(h, l), ow)
+		j.lo[t], j.hi[t] = l, min(max(h, l), ow)
 	}
-	planes := batch * m
+	planes := batch * c * mult
 	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
-	parallel.For(planes, grain, threads, func(p0, p1 int) {
-		for p := p0; p < p1; p++ {
-			img, oc := p/m, p%m
-			ic := oc / mult
-			xp := x[(img*c+ic)*ih*iw : (img*c+ic+1)*ih*iw]
-			yp := y[p*oh*ow : (p+1)*oh*ow]
-			wk := w[oc*kh*kw : (oc+1)*kh*kw]
-			var bv T
-			if bias != nil {
-				bv = bias[oc]
-			}
-			for i := range yp {
-				yp[i] = bv
-			}
-			for r := 0; r < oh; r++ {
-				yrow := yp[r*ow : (r+1)*ow]
-				for a := 0; a < kh; a++ {
-					ir := r*sh - ph + a*dh
-					if ir < 0 || ir >= ih {
+	parallel.Do(planes, grain, threads, j)
+	*j = dwGenericJob[T]{lo: j.lo, hi: j.hi}
+	dwGenericJobs[T]().put(j)
+}
+
+// dwGenericJob is depthwise2D's loop over output planes; lo and hi, the
+// valid output columns per kernel column, are kept for reuse.
+type dwGenericJob[T cvFloat] struct {
+	win        *Window
+	x, w, bias []T
+	y          []T
+	c, mult    int
+	lo, hi     []int
+}
+
+var dwGenericPools struct {
+	f32 jobPool[dwGenericJob[float32]]
+	f64 jobPool[dwGenericJob[float64]]
+}
+
+// dwGenericJobs returns the job pool of depthwise2D for T.
+func dwGenericJobs[T cvFloat]() *jobPool[dwGenericJob[T]] {
+	switch p := any(&dwGenericPools.f32).(type) {
+	case *jobPool[dwGenericJob[T]]:
+		return p
+	}
+	return any(&dwGenericPools.f64).(*jobPool[dwGenericJob[T]])
+}
+
+func (j *dwGenericJob[T]) Range(p0, p1 int) {
+	win := j.win
+	ih, iw := win.In[0], win.In[1]
+	oh, ow := win.Out[0], win.Out[1]
+	kh, kw := win.Kernel[0], win.Kernel[1]
+	sh, sw := win.Strides[0], win.Strides[1]
+	dh, dw := win.Dilations[0], win.Dilations[1]
+	ph, pw := win.PadBegin[0], win.PadBegin[1]
+	c, mult := j.c, j.mult
+	m := c * mult
+	x, w, y := j.x, j.w, j.y
+	for p := p0; p < p1; p++ {
+		img, oc := p/m, p%m
+		ic := oc / mult
+		xp := x[(img*c+ic)*ih*iw : (img*c+ic+1)*ih*iw]
+		yp := y[p*oh*ow : (p+1)*oh*ow]
+		wk := w[oc*kh*kw : (oc+1)*kh*kw]
+		var bv T
+		if j.bias != nil {
+			bv = j.bias[oc]
+		}
+		for i := range yp {
+			yp[i] = bv
+		}
+		for r := 0; r < oh; r++ {
+			yrow := yp[r*ow : (r+1)*ow]
+			for a := 0; a < kh; a++ {
+				ir := r*sh - ph + a*dh
+				if ir < 0 || ir >= ih {
+					continue
+				}
+				xrow := xp[ir*iw : (ir+1)*iw]
+				for t := 0; t < kw; t++ {
+					wv := wk[a*kw+t]
+					l, h := j.lo[t], j.hi[t]
+					if h <= l {
 						continue
 					}
-					xrow := xp[ir*iw : (ir+1)*iw]
-					for j := 0; j < kw; j++ {
-						wv := wk[a*kw+j]
-						l, h := lo[j], hi[j]
-						if h <= l {
-							continue
+					shift := t*dw - pw
+					if sw == 1 {
+						src := xrow[l+shift : h+shift]
+						dst := yrow[l:h]
+						for i, v := range src {
+							dst[i] += wv * v
 						}
-						shift := j*dw - pw
-						if sw == 1 {
-							src := xrow[l+shift : h+shift]
-							dst := yrow[l:h]
-							for i, v := range src {
-								dst[i] += wv * v
-							}
-						} else {
-							dst := yrow[l:h]
-							base := l*sw + shift
-							for i := range dst {
-								dst[i] += wv * xrow[base+i*sw]
-							}
+					} else {
+						dst := yrow[l:h]
+						base := l*sw + shift
+						for i := range dst {
+							dst[i] += wv * xrow[base+i*sw]
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // depthwise2DF32 is depthwise2D for float32 with no dilation along the
@@ -627,7 +775,6 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	sh, sw := win.Strides[0], win.Strides[1]
 	dh := win.Dilations[0]
 	ph, pw := win.PadBegin[0], win.PadBegin[1]
-	m := c * mult
 	ow8 := (ow + 7) &^ 7
 	// Padded row width: the input at column pw, zeros around it, and room
 	// for a rounded-up output row plus the value the stride-2 loop may read
@@ -648,64 +795,94 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	if flat {
 		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
 	}
-	var taps []int
-	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	j := dwJobs.get()
+	*j = dwJob{
+		x: x, w: w, bias: bias, y: y, c: c, mult: mult,
+		ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw,
+		wp: wp, hp: hp, accLen: accLen, flat: flat,
+		lo: float32(math.Inf(-1)), hi: float32(math.Inf(1)),
+		taps: cvGrow(j.taps, kh*kw),
+	}
 	if act != nil {
-		lo, hi = act.Lo, act.Hi
+		j.lo, j.hi = act.Lo, act.Hi
 	}
-	// In both forms tap (a, j) reads the padded plane (or the rows from an
-	// output row's first one) at a*dh*wp + j.
-	taps = make([]int, 0, kh*kw)
+	// In both forms tap (a, t) reads the padded plane (or the rows from an
+	// output row's first one) at a*dh*wp + t.
 	for a := 0; a < kh; a++ {
-		for j := 0; j < kw; j++ {
-			taps = append(taps, a*dh*wp+j)
+		for t := 0; t < kw; t++ {
+			j.taps[a*kw+t] = a*dh*wp + t
 		}
 	}
-	planes := batch * m
+	planes := batch * c * mult
 	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
-	parallel.For(planes, grain, threads, func(p0, p1 int) {
-		scratch := dwScratch.get(hp*wp + accLen)
-		defer dwScratch.put(scratch)
-		pad, acc := scratch[:hp*wp], scratch[hp*wp:]
-		clear(pad)
-		lastIn := -1
-		for p := p0; p < p1; p++ {
-			img, oc := p/m, p%m
-			ic := oc / mult
-			if in := img*c + ic; in != lastIn {
-				xp := x[in*ih*iw : (in+1)*ih*iw]
-				for r := 0; r < ih; r++ {
-					o := (r+ph)*wp + pw
-					copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
-				}
-				lastIn = in
-			}
-			yp := y[p*oh*ow : (p+1)*oh*ow]
-			wk := w[oc*kh*kw : (oc+1)*kh*kw]
-			var bv float32
-			if bias != nil {
-				bv = bias[oc]
-			}
-			if flat {
-				// One pass over the plane with every tap, the bias and the
-				// clamp (gemm.ConvTaps).
-				_ = gemm.ConvTaps(acc, pad, taps, wk, 1, bv, lo, hi)
-				for r := 0; r < oh; r++ {
-					copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
-				}
-				continue
-			}
-			// Row by row: each output row straight from the padded rows it
-			// reads, with the bias and the clamp (gemm.ConvTaps).
-			for r := 0; r < oh; r++ {
-				_ = gemm.ConvTaps(yp[r*ow:(r+1)*ow], pad[r*sh*wp:], taps, wk, sw, bv, lo, hi)
-			}
-		}
-	})
+	parallel.Do(planes, grain, threads, j)
+	*j = dwJob{taps: j.taps}
+	dwJobs.put(j)
 }
+
+// dwJob is depthwise2DF32's loop over output planes; taps is kept for
+// reuse.
+type dwJob struct {
+	x, w, bias, y  []float32
+	c, mult        int
+	ih, iw, oh, ow int
+	kh, kw, sh, sw int
+	ph, pw         int
+	wp, hp, accLen int
+	flat           bool
+	lo, hi         float32
+	taps           []int
+}
+
+var dwJobs jobPool[dwJob]
 
 // dwScratch recycles the depthwise kernel's padded rows between runs.
 var dwScratch cvBufPool
+
+func (j *dwJob) Range(p0, p1 int) {
+	ih, iw, oh, ow := j.ih, j.iw, j.oh, j.ow
+	kh, kw, wp := j.kh, j.kw, j.wp
+	c, mult := j.c, j.mult
+	m := c * mult
+	sp := dwScratch.get(j.hp*wp + j.accLen)
+	scratch := *sp
+	pad, acc := scratch[:j.hp*wp], scratch[j.hp*wp:]
+	clear(pad)
+	lastIn := -1
+	for p := p0; p < p1; p++ {
+		img, oc := p/m, p%m
+		ic := oc / mult
+		if in := img*c + ic; in != lastIn {
+			xp := j.x[in*ih*iw : (in+1)*ih*iw]
+			for r := 0; r < ih; r++ {
+				o := (r+j.ph)*wp + j.pw
+				copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
+			}
+			lastIn = in
+		}
+		yp := j.y[p*oh*ow : (p+1)*oh*ow]
+		wk := j.w[oc*kh*kw : (oc+1)*kh*kw]
+		var bv float32
+		if j.bias != nil {
+			bv = j.bias[oc]
+		}
+		if j.flat {
+			// One pass over the plane with every tap, the bias and the
+			// clamp (gemm.ConvTaps).
+			_ = gemm.ConvTaps(acc, pad, j.taps, wk, 1, bv, j.lo, j.hi)
+			for r := 0; r < oh; r++ {
+				copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
+			}
+			continue
+		}
+		// Row by row: each output row straight from the padded rows it
+		// reads, with the bias and the clamp (gemm.ConvTaps).
+		for r := 0; r < oh; r++ {
+			_ = gemm.ConvTaps(yp[r*ow:(r+1)*ow], pad[r*j.sh*wp:], j.taps, wk, j.sw, bv, j.lo, j.hi)
+		}
+	}
+	dwScratch.put(sp)
+}
 
 // convGeneric is the float64 convolution: patch matrix and a plain product.
 func convGeneric[T cvFloat](ctx *Ctx, win *Window, x []T, xShape []int, w []T, wShape []int, bias []T, group int, y []T) {

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -18,7 +20,36 @@ type convTransposeKernel struct {
 	// transposed weight packed for the GEMM.
 	wShape []int
 	packed []*gemm.PackedA
-	bufs   cvBufPool
+	plan   atomic.Pointer[convTransposePlan] // geometry of the last shapes seen
+}
+
+// convTransposeCols recycles the patch matrices of ConvTranspose kernels.
+var convTransposeCols cvBufPool
+
+// convTransposePlan is a ConvTranspose's geometry for one pair of input
+// and weight shapes, read-only once made.
+type convTransposePlan struct {
+	xShape, wShape []int
+	win            *Window
+	outShape       []int
+}
+
+// planFor returns the geometry for these shapes (m output channels), from
+// the last one made when the shapes match.
+func (k *convTransposeKernel) planFor(xShape, wShape []int, m int) (*convTransposePlan, error) {
+	if p := k.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) && cvSameInts(p.wShape, wShape) {
+		return p, nil
+	}
+	win, err := k.attrs.ResolveTranspose(xShape[2:], wShape[2:])
+	if err != nil {
+		return nil, k.n.Errorf("input %v, weight %v: %w", xShape, wShape, err)
+	}
+	p := &convTransposePlan{
+		xShape: append([]int(nil), xShape...), wShape: append([]int(nil), wShape...),
+		win: win, outShape: append([]int{xShape[0], m}, win.In...),
+	}
+	k.plan.Store(p)
+	return p, nil
 }
 
 // buildConvTranspose prepares ConvTranspose (opsets 1, 11, 22): X [N, C,
@@ -93,11 +124,11 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	if k.attrs.Kernel != nil && !cvSameInts(k.attrs.Kernel, w.Shape[2:]) {
 		return nil, n.Errorf("kernel_shape %v does not match weight shape %v", k.attrs.Kernel, w.Shape)
 	}
-	win, err := k.attrs.ResolveTranspose(x.Shape[2:], w.Shape[2:])
+	p, err := k.planFor(x.Shape, w.Shape, m)
 	if err != nil {
-		return nil, n.Errorf("input %v, weight %v: %w", x.Shape, w.Shape, err)
+		return nil, err
 	}
-	outShape := append([]int{x.Shape[0], m}, win.In...)
+	win, outShape := p.win, p.outShape
 	threads := cvThreads(ctx)
 	switch x.DType {
 	case tensor.Float32, tensor.Float16, tensor.BFloat16:
@@ -133,8 +164,9 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		cg := c / group
 		inSize, outSize := win.OutSize(), win.InSize() // Window is the forward view
 		rows := mg * win.KernelSize()
-		col := k.bufs.get(rows * inSize)
-		defer k.bufs.put(col)
+		colp := convTransposeCols.get(rows * inSize)
+		defer convTransposeCols.put(colp)
+		col := *colp
 		xd := xf.Data.([]float32)
 		for img := 0; img < batch; img++ {
 			for g := 0; g < group; g++ {
@@ -157,7 +189,7 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 		if err != nil {
 			return nil, n.Errorf("%w", err)
 		}
-		return []*tensor.Tensor{out}, nil
+		return ctx.Out(out), nil
 	case tensor.Float64:
 		y := ctx.New(tensor.Float64, outShape...)
 		var bd []float64
@@ -165,7 +197,7 @@ func (k *convTransposeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 			bd = b.Data.([]float64)
 		}
 		convTransposeGeneric(win, x.Data.([]float64), x.Shape, w.Data.([]float64), mg, k.group, bd, y.Data.([]float64), threads)
-		return []*tensor.Tensor{y}, nil
+		return ctx.Out(y), nil
 	}
 	return nil, n.Unsupported("element type %v", x.DType)
 }

@@ -106,8 +106,18 @@ func (f *fusedClampKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	args := make([]*tensor.Tensor, max(len(f.actIn), 1))
-	copy(args, f.actIn)
-	args[0] = out[0]
-	return f.act.Run(ctx, args)
+	// The activation's inputs: the output, then its constant ones.
+	args := fuseArgs.get()
+	*args = append((*args)[:0], f.actIn...)
+	if len(*args) == 0 {
+		*args = append(*args, nil)
+	}
+	(*args)[0] = out[0]
+	res, err := f.act.Run(ctx, *args)
+	clear(*args)
+	fuseArgs.put(args)
+	return res, err
 }
+
+// fuseArgs recycles the input lists of fusedClampKernel's activations.
+var fuseArgs jobPool[[]*tensor.Tensor]

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync"
+
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 )
@@ -22,9 +24,50 @@ func Im2col[T any](w *Window, x []T, channels int, col []T, pad T, threads int) 
 	rows := channels * w.KernelSize()
 	outSize := w.OutSize()
 	grain := max(1, (1<<14)/max(outSize, 1))
-	parallel.For(rows, grain, threads, func(lo, hi int) {
-		Im2colRows(w, x, lo, hi, col[lo*outSize:hi*outSize], pad)
-	})
+	if threads <= 1 || rows < 2*grain {
+		Im2colRows(w, x, 0, rows, col, pad)
+		return
+	}
+	p := im2colJobs[T]()
+	j, _ := p.Get().(*im2colJob[T])
+	if j == nil {
+		j = new(im2colJob[T])
+	}
+	*j = im2colJob[T]{w: w, x: x, col: col, pad: pad}
+	parallel.Do(rows, grain, threads, j)
+	*j = im2colJob[T]{}
+	p.Put(j)
+}
+
+// im2colJob is Im2col's loop over patch rows.
+type im2colJob[T any] struct {
+	w      *Window
+	x, col []T
+	pad    T
+}
+
+func (j *im2colJob[T]) Range(lo, hi int) {
+	outSize := j.w.OutSize()
+	Im2colRows(j.w, j.x, lo, hi, j.col[lo*outSize:hi*outSize], j.pad)
+}
+
+// im2colPools holds the job pools of Im2col per element type.
+var im2colPools struct{ f32, f64, u8, i8, other sync.Pool }
+
+// im2colJobs returns the pool of Im2col's jobs for T (one that also sees
+// other types for types the engine does not convolve).
+func im2colJobs[T any]() *sync.Pool {
+	switch any((*T)(nil)).(type) {
+	case *float32:
+		return &im2colPools.f32
+	case *float64:
+		return &im2colPools.f64
+	case *uint8:
+		return &im2colPools.u8
+	case *int8:
+		return &im2colPools.i8
+	}
+	return &im2colPools.other
 }
 
 // Im2colRows writes rows [lo, hi) of the patch matrix (see Im2col) to col,
@@ -145,13 +188,47 @@ func Im2colRows[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
 func Col2im[T float32 | float64](w *Window, col []T, channels int, y []T, threads int) {
 	k := w.KernelSize()
 	outSize := w.OutSize()
-	inSize := w.InSize()
 	grain := max(1, (1<<14)/max(k*outSize, 1))
-	parallel.For(channels, grain, threads, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			col2imChannel(w, col[c*k*outSize:(c+1)*k*outSize], y[c*inSize:(c+1)*inSize])
-		}
-	})
+	if threads <= 1 || channels < 2*grain {
+		col2imChannels(w, col, y, 0, channels)
+		return
+	}
+	j := col2imJobs[T]().get()
+	*j = col2imJob[T]{w: w, col: col, y: y}
+	parallel.Do(channels, grain, threads, j)
+	*j = col2imJob[T]{}
+	col2imJobs[T]().put(j)
+}
+
+// col2imJob is Col2im's loop over channels.
+type col2imJob[T float32 | float64] struct {
+	w      *Window
+	col, y []T
+}
+
+var col2imPools struct {
+	f32 jobPool[col2imJob[float32]]
+	f64 jobPool[col2imJob[float64]]
+}
+
+// col2imJobs returns the job pool of Col2im for T.
+func col2imJobs[T float32 | float64]() *jobPool[col2imJob[T]] {
+	if p, ok := any(&col2imPools.f32).(*jobPool[col2imJob[T]]); ok {
+		return p
+	}
+	return any(&col2imPools.f64).(*jobPool[col2imJob[T]])
+}
+
+func (j *col2imJob[T]) Range(lo, hi int) { col2imChannels(j.w, j.col, j.y, lo, hi) }
+
+// col2imChannels is Col2im for channels [lo, hi).
+func col2imChannels[T float32 | float64](w *Window, col, y []T, lo, hi int) {
+	k := w.KernelSize()
+	outSize := w.OutSize()
+	inSize := w.InSize()
+	for c := lo; c < hi; c++ {
+		col2imChannel(w, col[c*k*outSize:(c+1)*k*outSize], y[c*inSize:(c+1)*inSize])
+	}
 }
 
 func col2imChannel[T float32 | float64](w *Window, col []T, y []T) {
@@ -162,14 +239,17 @@ func col2imChannel[T float32 | float64](w *Window, col []T, y []T) {
 	inLast, outLast := w.In[last], w.Out[last]
 	sLast, dLast, pLast := w.Strides[last], w.Dilations[last], w.PadBegin[last]
 	nOuter := outSize / max(outLast, 1)
-	inStride := make([]int, rank)
+	var inStrideBuf, tapBuf, oBuf [8]int
+	inStride, tap, o := inStrideBuf[:0], tapBuf[:0], oBuf[:0]
+	if rank > len(inStrideBuf) {
+		inStride, tap, o = make([]int, 0, rank), make([]int, 0, rank), make([]int, 0, rank)
+	}
+	inStride, tap, o = inStride[:rank], tap[:rank], o[:rank]
 	st := 1
 	for a := last; a >= 0; a-- {
 		inStride[a] = st
 		st *= w.In[a]
 	}
-	tap := make([]int, rank)
-	o := make([]int, rank)
 	for t0 := 0; t0 < k; t0++ {
 		t := t0
 		for a := last; a >= 0; a-- {

@@ -1,7 +1,8 @@
 package kernel
 
 import (
-	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -26,38 +27,60 @@ func qIs8Bit(dt tensor.DataType) bool { return dt == tensor.Int8 || dt == tensor
 // zero point may be a scalar or one-element tensor (returned as a single
 // value), or a tensor that broadcasts to the operand's shape with the
 // reduced dimension (K) set to 1: [M] or [..., M, 1] for the left operand,
-// [N] or [..., 1, N] for the right one.
-func qZeroPointRows(n *Node, z *tensor.Tensor, shape []int, rowwise bool, what string) ([]int32, error) {
+// [N] or [..., 1, N] for the right one. The values are written to the
+// storage of buf, and of tmp for a zero point that is expanded, when they
+// are large enough (see qmmState); buf and tmp return the storage to keep.
+func qZeroPointRows(n *Node, buf, tmp *[]int32, z *tensor.Tensor, shape []int, rowwise bool, what string) ([]int32, error) {
 	if z == nil {
 		return nil, nil
 	}
-	vals, ok := qInts(z)
+	vals, ok := qIntsInto(*tmp, z)
 	if !ok {
 		return nil, n.Errorf("%s has type %v", what, z.DType)
 	}
-	return qExpandRows(n, vals, z.Shape, shape, rowwise, what)
+	*tmp = vals
+	if len(vals) == 1 {
+		return vals, nil
+	}
+	out, err := qExpandRows(n, *buf, vals, z.Shape, shape, rowwise, what)
+	if out != nil {
+		*buf = out
+	}
+	return out, err
 }
 
-// qScaleRows is qZeroPointRows for a float scale.
-func qScaleRows(n *Node, s *tensor.Tensor, shape []int, rowwise bool, what string) ([]float32, error) {
+// qScaleRows is qZeroPointRows for a float scale (the tensor's own values
+// when it needs no expansion).
+func qScaleRows(n *Node, buf *[]float32, s *tensor.Tensor, shape []int, rowwise bool, what string) ([]float32, error) {
 	vals, ok := qFloats(s)
 	if !ok {
 		return nil, n.Errorf("%s has type %v, want a float type", what, s.DType)
 	}
-	return qExpandRows(n, vals, s.Shape, shape, rowwise, what)
-}
-
-// qExpandRows does the work of qZeroPointRows for values vals of shape zs.
-func qExpandRows[T int32 | float32](n *Node, vals []T, zs, shape []int, rowwise bool, what string) ([]T, error) {
 	if len(vals) == 1 {
 		return vals, nil
 	}
+	out, err := qExpandRows(n, *buf, vals, s.Shape, shape, rowwise, what)
+	if out != nil {
+		*buf = out
+	}
+	return out, err
+}
+
+// qExpandRows does the work of qZeroPointRows for values vals of shape zs
+// (more than one value), writing to dst's storage when it is large enough.
+func qExpandRows[T int32 | float32](n *Node, dst []T, vals []T, zs, shape []int, rowwise bool, what string) ([]T, error) {
 	r := len(shape)
 	if r < 2 {
 		return nil, n.Errorf("%s has shape %v; a 1-D operand takes a scalar", what, zs)
 	}
-	// Target: the operand's shape without its K dimension.
-	var target []int
+	// Target: the operand's shape without its K dimension. (The shapes
+	// stay on the stack up to rank MaxDims+1.)
+	var tbuf, zbuf, sbuf, ibuf [MaxDims + 1]int
+	target, zr0, st, idx := tbuf[:0], zbuf[:0], sbuf[:], ibuf[:]
+	if r > len(tbuf) || len(zs) > len(zbuf) {
+		rr := max(r, len(zs))
+		target, zr0, st, idx = make([]int, 0, rr), make([]int, 0, rr), make([]int, rr), make([]int, rr)
+	}
 	kdim := r - 1
 	if !rowwise {
 		kdim = r - 2
@@ -67,25 +90,77 @@ func qExpandRows[T int32 | float32](n *Node, vals []T, zs, shape []int, rowwise 
 			target = append(target, d)
 		}
 	}
-	orig := zs
+	zr := zs
 	if len(zs) == r && zs[kdim] == 1 {
-		zs = append(append([]int(nil), zs[:kdim]...), zs[kdim+1:]...)
+		zr = append(append(zr0, zs[:kdim]...), zs[kdim+1:]...)
 	}
-	if !unidirectionalOK(zs, target) {
-		return nil, n.Errorf("%s shape %v does not fit operand shape %v", what, orig, shape)
+	if !unidirectionalOK(zr, target) {
+		return nil, n.Errorf("%s shape %v does not fit operand shape %v", what, zs, shape)
 	}
-	out := make([]T, prodInts(target))
+	out := cvGrow(dst, prodInts(target))
 	if len(out) == 0 {
 		return out, nil
 	}
-	b := newBroadcastTo(target, zs)
-	in := b.inner(0)
-	b.walk(0, len(out), func(o, cnt int, off []int) {
-		for i := 0; i < cnt; i++ {
-			out[o+i] = vals[off[0]+i*in]
+	// Strides of the values over the target's axes, 0 where broadcast,
+	// and an odometer over the target.
+	off, acc := len(target)-len(zr), 1
+	for i := len(zr) - 1; i >= 0; i-- {
+		if zr[i] != 1 {
+			st[off+i] = acc
 		}
-	})
+		acc *= zr[i]
+	}
+	src := 0
+	for o := range out {
+		out[o] = vals[src]
+		for d := len(target) - 1; d >= 0; d-- {
+			idx[d]++
+			src += st[d]
+			if idx[d] < target[d] {
+				break
+			}
+			src -= st[d] * target[d]
+			idx[d] = 0
+		}
+	}
 	return out, nil
+}
+
+// qmmState is the scratch of one run of a quantized matrix product: zero
+// points and scales expanded per row or column, the int32 accumulator, a
+// quantized A and the multipliers, in buffers kept for reuse between runs.
+type qmmState struct {
+	za, zb, ztmp []int32
+	as, bs       []float32
+	acc          []int32
+	aq           []uint8
+	mults        []float32
+}
+
+var qmmStates jobPool[qmmState]
+
+// qmmPlan is the geometry of a matrix product for one pair of operand
+// shapes, kept by a kernel so that repeated runs on the same shapes
+// allocate nothing for it; it is read-only once made.
+type qmmPlan struct {
+	a, b []int
+	s    *mmShape
+}
+
+// qmmPlans holds a kernel's plan of the last shapes seen.
+type qmmPlans struct{ p atomic.Pointer[qmmPlan] }
+
+// shape returns the product's geometry for operands of shapes a and b.
+func (c *qmmPlans) shape(n *Node, a, b []int) (*mmShape, error) {
+	if p := c.p.Load(); p != nil && cvSameInts(p.a, a) && cvSameInts(p.b, b) {
+		return p.s, nil
+	}
+	s, err := matMulShape(n, a, b)
+	if err != nil {
+		return nil, err
+	}
+	c.p.Store(&qmmPlan{a: append([]int(nil), a...), b: append([]int(nil), b...), s: s})
+	return s, nil
 }
 
 // matMulIntegerKernel is a prepared MatMulInteger node.
@@ -94,6 +169,7 @@ type matMulIntegerKernel struct {
 	// Set when B and its zero point are constants and B is 2-D.
 	packedB *gemm.PackedIB
 	bConst  *tensor.Tensor
+	plans   qmmPlans
 }
 
 // buildMatMulInteger prepares MatMulInteger (opset 10): Y = (A - a_zero_point)
@@ -106,7 +182,8 @@ func buildMatMulInteger(n *Node) (Kernel, error) {
 	b := n.Const(1)
 	zbConst := !n.HasInput(3) || n.Const(3) != nil
 	if b != nil && len(b.Shape) == 2 && qIs8Bit(b.DType) && zbConst {
-		zb, err := qZeroPointRows(n, n.Const(3), b.Shape, false, "b_zero_point")
+		var buf, tmp []int32
+		zb, err := qZeroPointRows(n, &buf, &tmp, n.Const(3), b.Shape, false, "b_zero_point")
 		if err != nil {
 			return nil, err
 		}
@@ -147,11 +224,17 @@ func (k *matMulIntegerKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	if zb != nil && zb.DType != b.DType {
 		return nil, n.Errorf("b_zero_point has type %v, B has %v", zb.DType, b.DType)
 	}
-	y, err := qMatMul(ctx, n, a, za, b, zb, k.packedFor(b, zb))
+	s, err := k.plans.shape(n, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	return []*tensor.Tensor{y}, nil
+	st := qmmStates.get()
+	defer qmmStates.put(st)
+	y := ctx.NewUninit(tensor.Int32, s.out...) // qMatMul writes every value
+	if err := st.matMul(ctx, n, s, a, za, b, zb, k.packedFor(b, zb), y.Data.([]int32)); err != nil {
+		return nil, err
+	}
+	return ctx.Out(y), nil
 }
 
 // packedFor returns the prepacked B when b (and its zero point) are the
@@ -163,40 +246,51 @@ func (k *matMulIntegerKernel) packedFor(b, zb *tensor.Tensor) *gemm.PackedIB {
 	return k.packedB
 }
 
-// qMatMul computes the int32 product (A - za) * (B - zb) with numpy matmul
-// broadcasting. pb, when not nil, is B packed with its zero points.
-func qMatMul(ctx *Ctx, n *Node, a, za, b, zb *tensor.Tensor, pb *gemm.PackedIB) (*tensor.Tensor, error) {
-	s, err := matMulShape(n, a.Shape, b.Shape)
+// matMul computes the int32 product (A - za) * (B - zb) of geometry s
+// (numpy matmul broadcasting) into y. pb, when not nil, is B packed with
+// its zero points.
+func (st *qmmState) matMul(ctx *Ctx, n *Node, s *mmShape, a, za, b, zb *tensor.Tensor, pb *gemm.PackedIB, y []int32) error {
+	zas, err := qZeroPointRows(n, &st.za, &st.ztmp, za, a.Shape, true, "a_zero_point")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	zas, err := qZeroPointRows(n, za, a.Shape, true, "a_zero_point")
+	// A single zero point is still in ztmp, which b's reuses: keep it in
+	// za.
+	if len(zas) == 1 {
+		st.za = append(st.za[:0], zas[0])
+		zas = st.za
+	}
+	zbs, err := qZeroPointRows(n, &st.zb, &st.ztmp, zb, b.Shape, false, "b_zero_point")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	zbs, err := qZeroPointRows(n, zb, b.Shape, false, "b_zero_point")
-	if err != nil {
-		return nil, err
-	}
-	y := ctx.New(tensor.Int32, s.out...)
-	yd := y.Data.([]int32)
-	if len(yd) == 0 || s.k == 0 {
-		return y, nil
-	}
-	threads := qThreads(ctx)
-	var run func(ao, bo, yo, m int, za, zb []int32) error
+	var gerr error
 	switch ad := a.Data.(type) {
 	case []uint8:
-		run = qMatMulRunner(ad, b, pb, s, yd, threads)
+		gerr = qMatMul(s, ad, zas, b.Data, zbs, pb, y, qThreads(ctx))
 	case []int8:
-		run = qMatMulRunner(ad, b, pb, s, yd, threads)
+		gerr = qMatMul(s, ad, zas, b.Data, zbs, pb, y, qThreads(ctx))
+	}
+	if gerr != nil {
+		return n.Errorf("%w", gerr)
+	}
+	return nil
+}
+
+// qMatMul computes the int32 product (A - zas) * (B - zbs) of geometry s
+// into y: zas holds the zero points per row of A (one for all, or none),
+// zbs those per column of B; b is B's data ([]uint8 or []int8), pb, when
+// not nil, B packed with its zero points.
+func qMatMul[TA gemm.Int8](s *mmShape, a []TA, zas []int32, b any, zbs []int32, pb *gemm.PackedIB, y []int32, threads int) error {
+	if len(y) == 0 {
+		return nil
+	}
+	if s.k == 0 {
+		clear(y)
+		return nil
 	}
 	if s.foldA {
-		m := len(yd) / s.n
-		if err := run(0, 0, 0, m, zas, zbs); err != nil {
-			return nil, n.Errorf("%w", err)
-		}
-		return y, nil
+		return qMatMulOne(s, a, 0, b, 0, pb, y, len(y)/s.n, zas, zbs, threads)
 	}
 	for t := 0; t < s.batch; t++ {
 		za, zb := zas, zbs
@@ -208,29 +302,27 @@ func qMatMul(ctx *Ctx, n *Node, a, za, b, zb *tensor.Tensor, pb *gemm.PackedIB) 
 			c := s.bOff[t] / s.k
 			zb = zb[c : c+s.n]
 		}
-		if err := run(s.aOff[t], s.bOff[t], t*s.m*s.n, s.m, za, zb); err != nil {
-			return nil, n.Errorf("%w", err)
+		if err := qMatMulOne(s, a, s.aOff[t], b, s.bOff[t], pb, y[t*s.m*s.n:], s.m, za, zb, threads); err != nil {
+			return err
 		}
 	}
-	return y, nil
+	return nil
 }
 
-// qMatMulRunner returns a function computing one product of a batch: m rows
-// of A from element ao, B from element bo, into y from element yo.
-func qMatMulRunner[TA gemm.Int8](a []TA, b *tensor.Tensor, pb *gemm.PackedIB, s *mmShape, y []int32, threads int) func(ao, bo, yo, m int, za, zb []int32) error {
-	return func(ao, bo, yo, m int, za, zb []int32) error {
-		yy := y[yo : yo+m*s.n]
-		if pb != nil {
-			return gemm.IgemmPacked[TA, uint8](false, false, m, s.n, s.k, a[ao:], s.k, za, nil, nil, 0, nil, pb, yy, s.n, threads)
-		}
-		switch bd := b.Data.(type) {
-		case []uint8:
-			return gemm.Igemm(false, false, m, s.n, s.k, a[ao:], s.k, za, bd[bo:], s.n, zb, yy, s.n, threads)
-		case []int8:
-			return gemm.Igemm(false, false, m, s.n, s.k, a[ao:], s.k, za, bd[bo:], s.n, zb, yy, s.n, threads)
-		}
-		return nil
+// qMatMulOne computes one product of a batch: m rows of A from element ao,
+// B from element bo, into y.
+func qMatMulOne[TA gemm.Int8](s *mmShape, a []TA, ao int, b any, bo int, pb *gemm.PackedIB, y []int32, m int, za, zb []int32, threads int) error {
+	yy := y[:m*s.n]
+	if pb != nil {
+		return gemm.IgemmPacked[TA, uint8](false, false, m, s.n, s.k, a[ao:], s.k, za, nil, nil, 0, nil, pb, yy, s.n, threads)
 	}
+	switch bd := b.(type) {
+	case []uint8:
+		return gemm.Igemm(false, false, m, s.n, s.k, a[ao:], s.k, za, bd[bo:], s.n, zb, yy, s.n, threads)
+	case []int8:
+		return gemm.Igemm(false, false, m, s.n, s.k, a[ao:], s.k, za, bd[bo:], s.n, zb, yy, s.n, threads)
+	}
+	return nil
 }
 
 // qConv is the integer convolution shared by ConvInteger and QLinearConv:
@@ -241,12 +333,58 @@ type qConv struct {
 	attrs *WindowAttrs
 	group int
 	// Set when W and its zero point are constants: W packed per group
-	// with the zero points subtracted, and the tensors it came from.
-	packed []*gemm.PackedIA
-	wConst *tensor.Tensor
-	zConst *tensor.Tensor
-	bufs   sync.Pool
+	// with the zero points subtracted, the tensors it came from, and the
+	// zero points.
+	packed  []*gemm.PackedIA
+	wConst  *tensor.Tensor
+	zConst  *tensor.Tensor
+	wzConst []int32
+
+	plan atomic.Pointer[qConvPlan] // geometry of the last shapes seen
 }
+
+// qConvPlan is a quantized convolution's geometry for one pair of input
+// (channels first) and weight shapes; it is read-only once made.
+type qConvPlan struct {
+	xShape, wShape []int
+	win            *Window
+	outShape       []int // [N, M, out...]
+	outLast        []int // [N, out..., M], for channels-last outputs
+}
+
+// planFor returns the geometry for these shapes, from the last one made
+// when the shapes match.
+func (c *qConv) planFor(xShape, wShape []int) (*qConvPlan, error) {
+	if p := c.plan.Load(); p != nil && cvSameInts(p.xShape, xShape) && cvSameInts(p.wShape, wShape) {
+		return p, nil
+	}
+	win, err := convShapes(c.n, c.attrs, c.group, xShape, wShape, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &qConvPlan{
+		xShape: append([]int(nil), xShape...), wShape: append([]int(nil), wShape...),
+		win: win, outShape: append([]int{xShape[0], wShape[0]}, win.Out...),
+	}
+	p.outLast = append(append([]int{xShape[0]}, win.Out...), wShape[0])
+	c.plan.Store(p)
+	return p, nil
+}
+
+// qConvState is the scratch of one quantized convolution run, in buffers
+// kept for reuse between runs (one pool for all the kernels, so that few
+// buffers, grown to the largest size needed, serve the model).
+type qConvState struct {
+	xzs    []int32 // the input zero point, as gemm takes it
+	wz     []int32 // weight zero points of a non-constant w_zero_point
+	acc    []int32 // QLinearConv's accumulators
+	mult   []float32
+	xShape []int  // a channels-last input's shape, channels first
+	xcf    []byte // a channels-last input, channels first
+	col    []byte // the patch matrix
+}
+
+var qConvStates jobPool[qConvState]
 
 // readQConvAttrs reads the convolution attributes (auto_pad, dilations,
 // group, kernel_shape, pads, strides).
@@ -272,7 +410,8 @@ func (c *qConv) prepack(w, z *tensor.Tensor) error {
 	if len(w.Shape) < 3 || w.Shape[0]%c.group != 0 || !qIs8Bit(w.DType) {
 		return nil // let Run report it
 	}
-	zs, err := c.weightZeroPoints(z, w.Shape[0])
+	var buf []int32
+	zs, err := c.weightZeroPoints(z, w.Shape[0], &buf)
 	if err != nil {
 		return err
 	}
@@ -294,7 +433,7 @@ func (c *qConv) prepack(w, z *tensor.Tensor) error {
 		}
 		c.packed[g] = p
 	}
-	c.wConst, c.zConst = w, z
+	c.wConst, c.zConst, c.wzConst = w, z, zs
 	return nil
 }
 
@@ -307,14 +446,19 @@ func qGroupZP(zs []int32, g, mg int) []int32 {
 }
 
 // weightZeroPoints returns the weight zero point: nil, one value, or one
-// per output channel.
-func (c *qConv) weightZeroPoints(z *tensor.Tensor, m int) ([]int32, error) {
+// per output channel; the prepared values of the constant one, else values
+// written to the storage of buf (which keeps it).
+func (c *qConv) weightZeroPoints(z *tensor.Tensor, m int, buf *[]int32) ([]int32, error) {
 	if z == nil {
 		return nil, nil
 	}
-	zs, ok := qInts(z)
-	if !ok {
-		return nil, c.n.Errorf("weight zero point has type %v", z.DType)
+	zs := c.wzConst
+	if z != c.zConst || zs == nil {
+		var ok bool
+		if zs, ok = qIntsInto(*buf, z); !ok {
+			return nil, c.n.Errorf("weight zero point has type %v", z.DType)
+		}
+		*buf = zs
 	}
 	if len(zs) != 1 && (len(z.Shape) != 1 || len(zs) != m) {
 		return nil, c.n.Errorf("weight zero point shape %v, want a scalar or [%d]", z.Shape, m)
@@ -322,25 +466,35 @@ func (c *qConv) weightZeroPoints(z *tensor.Tensor, m int) ([]int32, error) {
 	return zs, nil
 }
 
-// accumulate computes the int32 convolution of x (zero point xz) with w
-// (zero points wz, nil, one, or one per output channel) into acc, laid out
-// as the output [N, M, out...]. win is the resolved window.
-func (c *qConv) accumulate(ctx *Ctx, win *Window, x *tensor.Tensor, xz int32, w *tensor.Tensor, wz []int32, wzT *tensor.Tensor, acc []int32) error {
+// accumulate computes the int32 convolution of x (the bytes of a uint8
+// tensor, or of an int8 one when signed, of shape xShape, zero point xz)
+// with w (zero points wz, nil, one, or one per output channel) into acc,
+// laid out as the output [N, M, out...]. win is the resolved window.
+func (c *qConv) accumulate(ctx *Ctx, st *qConvState, win *Window, xb []byte, signed bool, xShape []int, xz int32, w *tensor.Tensor, wz []int32, wzT *tensor.Tensor, acc []int32) error {
 	packed := c.packed
 	if packed == nil || w != c.wConst || wzT != c.zConst {
 		packed = nil
 	}
-	switch xd := x.Data.(type) {
-	case []uint8:
-		return qConvRun(c, ctx, win, xd, x.Shape, uint8(xz), w, wz, packed, acc)
-	case []int8:
-		return qConvRun(c, ctx, win, xd, x.Shape, int8(xz), w, wz, packed, acc)
+	if signed {
+		return qConvRun(c, ctx, st, win, qFromBytes[int8](xb), xShape, int8(xz), w, wz, packed, acc)
 	}
-	return c.n.Errorf("input x has type %v, want uint8 or int8", x.DType)
+	return qConvRun(c, ctx, st, win, xb, xShape, uint8(xz), w, wz, packed, acc)
+}
+
+// qFromBytes returns the bytes of b as a slice of the 8-bit type T
+// sharing their memory.
+func qFromBytes[T gemm.Int8](b []byte) []T {
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+// qToBytes returns the values of the 8-bit slice s as bytes sharing their
+// memory.
+func qToBytes[T gemm.Int8](s []T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // qConvRun is accumulate for an x of element type TX.
-func qConvRun[TX gemm.Int8](c *qConv, ctx *Ctx, win *Window, x []TX, xShape []int, xz TX, w *tensor.Tensor, wz []int32, packed []*gemm.PackedIA, acc []int32) error {
+func qConvRun[TX gemm.Int8](c *qConv, ctx *Ctx, st *qConvState, win *Window, x []TX, xShape []int, xz TX, w *tensor.Tensor, wz []int32, packed []*gemm.PackedIA, acc []int32) error {
 	batch, ch := xShape[0], xShape[1]
 	m := w.Shape[0]
 	group := c.group
@@ -357,25 +511,20 @@ func qConvRun[TX gemm.Int8](c *qConv, ctx *Ctx, win *Window, x []TX, xShape []in
 		return nil
 	}
 	if cg == 1 && mg == 1 {
-		switch wd := w.Data.(type) {
-		case []uint8:
-			qDepthwise(win, x, xz, batch, ch, wd, wz, acc, threads)
-		case []int8:
-			qDepthwise(win, x, xz, batch, ch, wd, wz, acc, threads)
-		}
+		qDepthwise(win, qToBytes(x), int32(xz), isSigned[TX](), batch, ch, w, wz, acc, threads)
 		return nil
 	}
 	pointwise := win.IsPointwise()
 	var col []TX
 	if !pointwise {
-		if v, ok := c.bufs.Get().(*[]TX); ok && cap(*v) >= kg*outSize {
-			col = (*v)[:kg*outSize]
-		} else {
-			col = make([]TX, kg*outSize)
-		}
-		defer c.bufs.Put(&col)
+		st.col = cvGrow(st.col, kg*outSize)
+		col = qFromBytes[TX](st.col)
 	}
-	xzs := []int32{int32(xz)}
+	if st.xzs == nil {
+		st.xzs = make([]int32, 1)
+	}
+	st.xzs[0] = int32(xz)
+	xzs := st.xzs
 	for img := 0; img < batch; img++ {
 		for g := 0; g < group; g++ {
 			xg := x[(img*ch+g*cg)*inSize : (img*ch+(g+1)*cg)*inSize]
@@ -405,64 +554,164 @@ func qConvRun[TX gemm.Int8](c *qConv, ctx *Ctx, win *Window, x []TX, xShape []in
 	return nil
 }
 
+// isSigned reports whether T is int8.
+func isSigned[T gemm.Int8]() bool { return ^T(0) < 0 }
+
 // qDepthwise computes a convolution with one input and one output channel
 // per group: for each channel, the patch rows of that channel (kernel taps
 // x output positions, padding reading the zero point) are weighted by the
-// channel's taps.
-func qDepthwise[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, w []TW, wz []int32, acc []int32, threads int) {
-	inSize, outSize := win.InSize(), win.OutSize()
+// channel's taps. x holds the bytes of the input, int8 values when signed.
+func qDepthwise(win *Window, x []byte, xz int32, signed bool, batch, ch int, w *tensor.Tensor, wz []int32, acc []int32, threads int) {
 	kSize := win.KernelSize()
+	j := qdwJobs.get()
+	defer j.release()
+	*j = qdwJob{win: win, x: x, xz: xz, signed: signed, ch: ch, w: w.Data, wz: wz, acc: acc, xf: j.xf, wf: j.wf, yf: j.yf}
 	if win.Rank() == 2 && win.Dilations[1] == 1 && kSize <= 128 {
-		qDepthwiseF32(win, x, xz, batch, ch, w, wz, acc, threads)
+		j.depthwiseF32(batch, threads)
 		return
 	}
 	planes := batch * ch
-	grain := max(1, (1<<15)/max(kSize*outSize, 1))
-	parallel.For(planes, grain, threads, func(lo, hi int) {
-		col := make([]TX, kSize*outSize)
-		for pl := lo; pl < hi; pl++ {
-			c := pl % ch
-			Im2colRows(win, x[pl*inSize:(pl+1)*inSize], 0, kSize, col, xz)
-			y := acc[pl*outSize : (pl+1)*outSize]
-			clear(y)
-			wzc := int32(0)
-			switch len(wz) {
-			case 0:
-			case 1:
-				wzc = wz[0]
-			default:
-				wzc = wz[c]
-			}
-			for t := 0; t < kSize; t++ {
-				wv := int32(w[c*kSize+t]) - wzc
-				if wv == 0 {
-					continue
-				}
-				row := col[t*outSize : (t+1)*outSize]
-				for o, v := range row {
-					y[o] += wv * (int32(v) - int32(xz))
-				}
-			}
-		}
-	})
+	grain := max(1, (1<<15)/max(kSize*win.OutSize(), 1))
+	j.mode = qdwPlanes
+	parallel.Do(planes, grain, threads, j)
 }
 
-// qDepthwiseF32 computes qDepthwise exactly in float32 with the vector
+// qdwJob is a loop of qDepthwise: over planes, or over the values of the
+// conversions to and from float32 of depthwiseF32 (mode). xf, wf and yf
+// are buffers kept for reuse.
+type qdwJob struct {
+	mode   int
+	win    *Window
+	x      []byte
+	xz     int32
+	signed bool
+	ch     int
+	w      any // the weight's data, []uint8 or []int8
+	wz     []int32
+	acc    []int32
+
+	xf, wf, yf []float32
+}
+
+// qdwJob modes.
+const (
+	qdwPlanes  = iota // planes [lo, hi) by patch rows
+	qdwToF32          // xf[i] = x[i] - xz
+	qdwFromF32        // acc[i] = yf[i]
+)
+
+var qdwJobs jobPool[qdwJob]
+
+// qdwCols recycles the patch rows of qDepthwise's planes.
+var qdwCols bufPool[byte]
+
+// release returns the job to its pool, keeping only its buffers.
+func (j *qdwJob) release() {
+	*j = qdwJob{xf: j.xf, wf: j.wf, yf: j.yf}
+	qdwJobs.put(j)
+}
+
+func (j *qdwJob) Range(lo, hi int) {
+	switch j.mode {
+	case qdwPlanes:
+		switch w := j.w.(type) {
+		case []uint8:
+			if j.signed {
+				qDepthwisePlanes(j, qFromBytes[int8](j.x), w, lo, hi)
+			} else {
+				qDepthwisePlanes(j, j.x, w, lo, hi)
+			}
+		case []int8:
+			if j.signed {
+				qDepthwisePlanes(j, qFromBytes[int8](j.x), w, lo, hi)
+			} else {
+				qDepthwisePlanes(j, j.x, w, lo, hi)
+			}
+		}
+	case qdwToF32:
+		if j.signed {
+			qDiffF32(j.xf[lo:hi], qFromBytes[int8](j.x[lo:hi]), j.xz)
+		} else {
+			qDiffF32(j.xf[lo:hi], j.x[lo:hi], j.xz)
+		}
+	case qdwFromF32:
+		for i := lo; i < hi; i++ {
+			j.acc[i] = int32(j.yf[i])
+		}
+	}
+}
+
+// qDiffF32 sets dst[i] = x[i] - xz as float32.
+func qDiffF32[T gemm.Int8](dst []float32, x []T, xz int32) {
+	for i, v := range x {
+		dst[i] = float32(int32(v) - xz)
+	}
+}
+
+// qDepthwisePlanes computes planes [lo, hi) of qDepthwise.
+func qDepthwisePlanes[TX, TW gemm.Int8](j *qdwJob, x []TX, w []TW, lo, hi int) {
+	win := j.win
+	inSize, outSize := win.InSize(), win.OutSize()
+	kSize := win.KernelSize()
+	xz, wz, ch := TX(j.xz), j.wz, j.ch
+	colp := qdwCols.get(kSize * outSize)
+	col := qFromBytes[TX](*colp)
+	for pl := lo; pl < hi; pl++ {
+		c := pl % ch
+		Im2colRows(win, x[pl*inSize:(pl+1)*inSize], 0, kSize, col, xz)
+		y := j.acc[pl*outSize : (pl+1)*outSize]
+		clear(y)
+		wzc := int32(0)
+		switch len(wz) {
+		case 0:
+		case 1:
+			wzc = wz[0]
+		default:
+			wzc = wz[c]
+		}
+		for t := 0; t < kSize; t++ {
+			wv := int32(w[c*kSize+t]) - wzc
+			if wv == 0 {
+				continue
+			}
+			row := col[t*outSize : (t+1)*outSize]
+			for o, v := range row {
+				y[o] += wv * (int32(v) - int32(xz))
+			}
+		}
+	}
+	qdwCols.put(colp)
+}
+
+// depthwiseF32 computes qDepthwise exactly in float32 with the vector
 // depthwise kernel: every difference x - xz lies in [-255, 255] and w - wz
 // in [-511, 511], so a product is at most 130305 in magnitude and a sum of
 // up to 128 of them stays below 2^24, where float32 holds every integer:
 // each partial sum, and so the result, is exact. Padding reads x = xz, a
 // zero difference, as the padded float input's zeros.
-func qDepthwiseF32[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, w []TW, wz []int32, acc []int32, threads int) {
+func (j *qdwJob) depthwiseF32(batch, threads int) {
+	win, ch := j.win, j.ch
 	inSize, outSize := win.InSize(), win.OutSize()
 	kSize := win.KernelSize()
-	xf := make([]float32, batch*ch*inSize)
-	parallel.For(len(xf), 1<<14, threads, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xf[i] = float32(int32(x[i]) - int32(xz))
-		}
-	})
-	wf := make([]float32, ch*kSize)
+	j.xf = cvGrow(j.xf, batch*ch*inSize)
+	j.mode = qdwToF32
+	parallel.Do(len(j.xf), 1<<14, threads, j)
+	j.wf = cvGrow(j.wf, ch*kSize)
+	switch w := j.w.(type) {
+	case []uint8:
+		qWeightDiffs(j.wf, w, j.wz, ch, kSize)
+	case []int8:
+		qWeightDiffs(j.wf, w, j.wz, ch, kSize)
+	}
+	j.yf = cvGrow(j.yf, batch*ch*outSize)
+	depthwise2DF32(win, j.xf, batch, ch, j.wf, 1, nil, nil, j.yf, threads)
+	j.mode = qdwFromF32
+	parallel.Do(len(j.yf), 1<<14, threads, j)
+}
+
+// qWeightDiffs sets wf to the weights w of ch channels of kSize taps less
+// their channel's zero point, as float32.
+func qWeightDiffs[TW gemm.Int8](wf []float32, w []TW, wz []int32, ch, kSize int) {
 	for c := 0; c < ch; c++ {
 		var z int32
 		switch len(wz) {
@@ -476,13 +725,6 @@ func qDepthwiseF32[TX, TW gemm.Int8](win *Window, x []TX, xz TX, batch, ch int, 
 			wf[c*kSize+t] = float32(int32(w[c*kSize+t]) - z)
 		}
 	}
-	yf := make([]float32, batch*ch*outSize)
-	depthwise2DF32(win, xf, batch, ch, wf, 1, nil, nil, yf, threads)
-	parallel.For(len(yf), 1<<14, threads, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			acc[i] = int32(yf[i])
-		}
-	})
 }
 
 // convIntegerKernel is a prepared ConvInteger node.
@@ -530,17 +772,19 @@ func (k *convIntegerKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
-	win, err := convShapes(n, k.attrs, k.group, x.Shape, w.Shape, nil)
+	p, err := k.planFor(x.Shape, w.Shape)
 	if err != nil {
 		return nil, err
 	}
-	wz, err := k.weightZeroPoints(wzT, w.Shape[0])
+	st := qConvStates.get()
+	defer qConvStates.put(st)
+	wz, err := k.weightZeroPoints(wzT, w.Shape[0], &st.wz)
 	if err != nil {
 		return nil, err
 	}
-	y := ctx.New(tensor.Int32, append([]int{x.Shape[0], w.Shape[0]}, win.Out...)...)
-	if err := k.accumulate(ctx, win, x, xz, w, wz, wzT, y.Data.([]int32)); err != nil {
+	y := ctx.New(tensor.Int32, p.outShape...)
+	if err := k.accumulate(ctx, st, p.win, qBytes(x), x.DType == tensor.Int8, x.Shape, xz, w, wz, wzT, y.Data.([]int32)); err != nil {
 		return nil, err
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Out(y), nil
 }

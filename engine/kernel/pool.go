@@ -159,6 +159,7 @@ type poolGeom struct {
 	padCount   [3][]int // taps inside [-pad_begin, in+pad_end)
 	inSize     int
 	outSize    int
+	ones       []float32 // k[2] ones: avgPool2DF32's weights
 }
 
 func newPoolGeom(w *Window) (*poolGeom, error) {
@@ -167,6 +168,12 @@ func newPoolGeom(w *Window) (*poolGeom, error) {
 		return nil, fmt.Errorf("pooling over %d spatial axes: %w", r, ErrUnsupported)
 	}
 	g := &poolGeom{inSize: w.InSize(), outSize: w.OutSize()}
+	defer func() {
+		g.ones = make([]float32, g.k[2])
+		for i := range g.ones {
+			g.ones[i] = 1
+		}
+	}()
 	for a := 0; a < 3; a++ {
 		src := a - (3 - r)
 		in, out, k, s, d, pb, pe := 1, 1, 1, 1, 1, 0, 0
@@ -283,7 +290,9 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 	// column o*s, and the -Inf around the input never wins.
 	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
 	wp := max(pb+in2, (out2-1)*s2+k2+1)
-	colMax := make([]float32, wp)
+	colMaxp := poolRows.get(wp)
+	defer poolRows.put(colMaxp)
+	colMax := *colMaxp
 	for p := p0; p < p1; p++ {
 		xp := x[p*g.inSize : (p+1)*g.inSize]
 		yp := y[p*g.outSize : (p+1)*g.outSize]
@@ -349,11 +358,11 @@ func avgPool2DF32(g *poolGeom, x, y []float32, p0, p1 int, includePad bool) {
 	in2, out2 := g.in[2], g.out[2]
 	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
 	wp := max(pb+in2, (out2-1)*s2+k2+1)
-	rowSum := make([]float32, wp)
-	ones := make([]float32, k2)
-	for i := range ones {
-		ones[i] = 1
-	}
+	rowSump := poolRows.get(wp)
+	defer poolRows.put(rowSump)
+	rowSum := *rowSump
+	clear(rowSum)
+	ones := g.ones
 	mid := rowSum[pb : pb+in2]
 	for p := p0; p < p1; p++ {
 		xp := x[p*g.inSize : (p+1)*g.inSize]
@@ -380,6 +389,9 @@ func avgPool2DF32(g *poolGeom, x, y []float32, p0, p1 int, includePad bool) {
 		}
 	}
 }
+
+// poolRows recycles the padded rows of maxPool2DF32 and avgPool2DF32.
+var poolRows cvBufPool
 
 // lowest returns the smallest value of T (-Inf for floats).
 func lowest[T plNumber]() T {
@@ -506,41 +518,94 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 			y = ctx.New(dt, outShape...)
 		}
 	}
-	run := func(body func(p0, p1 int)) { parallel.For(planes, grain, threads, body) }
+	j := poolJobs.get()
+	*j = poolJob{k: k, g: g, idx: idxData}
 	switch xd := xw.Data.(type) {
 	case []float32:
-		yd := y.Data.([]float32)
-		if k.kind == poolMax && idxData == nil && g.in[0] == 1 && g.out[0] == 1 {
-			run(func(p0, p1 int) { maxPool2DF32(g, xd, yd, p0, p1) })
-		} else if k.kind == poolMax {
-			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
-		} else if k.kind == poolAvg && g.in[0] == 1 && g.out[0] == 1 && g.d[2] == 1 {
-			run(func(p0, p1 int) { avgPool2DF32(g, xd, yd, p0, p1, k.includePad) })
-		} else {
-			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })
+		j.xf, j.yf = xd, y.Data.([]float32)
+		switch {
+		case k.kind == poolMax && idxData == nil && g.in[0] == 1 && g.out[0] == 1:
+			j.mode = poolMax2DF32
+		case k.kind == poolMax:
+			j.mode = poolMaxF32
+		case k.kind == poolAvg && g.in[0] == 1 && g.out[0] == 1 && g.d[2] == 1:
+			j.mode = poolAvg2DF32
+		default:
+			j.mode = poolSumF32
 		}
 	case []float64:
-		yd := y.Data.([]float64)
+		j.xd, j.yd = xd, y.Data.([]float64)
+		j.mode = poolSumF64
 		if k.kind == poolMax {
-			run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
-		} else {
-			run(func(p0, p1 int) { sumPoolPlanes(g, xd, yd, p0, p1, k.includePad, k.lpExp()) })
+			j.mode = poolMaxF64
 		}
 	case []int8:
-		yd := y.Data.([]int8)
-		run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+		j.xs8, j.ys8 = xd, y.Data.([]int8)
+		j.mode = poolMaxS8
 	case []uint8:
-		yd := y.Data.([]uint8)
-		run(func(p0, p1 int) { maxPoolPlanes(g, xd, yd, idxData, p0, p1, k.colMajor) })
+		j.xu8, j.yu8 = xd, y.Data.([]uint8)
+		j.mode = poolMaxU8
 	}
+	parallel.Do(planes, grain, threads, j)
+	*j = poolJob{}
+	poolJobs.put(j)
 	out, err := cvNarrow(y, dt)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
 	}
 	if idx != nil {
-		return []*tensor.Tensor{out, idx}, nil
+		return ctx.Out(out, idx), nil
 	}
-	return []*tensor.Tensor{out}, nil
+	return ctx.Out(out), nil
+}
+
+// poolJob is a pooling loop over planes: mode selects the loop and the
+// element type.
+type poolJob struct {
+	k        *poolKernel
+	g        *poolGeom
+	mode     int
+	idx      []int64
+	xf, yf   []float32
+	xd, yd   []float64
+	xs8, ys8 []int8
+	xu8, yu8 []uint8
+}
+
+// poolJob modes.
+const (
+	poolMax2DF32 = iota
+	poolMaxF32
+	poolAvg2DF32
+	poolSumF32
+	poolMaxF64
+	poolSumF64
+	poolMaxS8
+	poolMaxU8
+)
+
+var poolJobs jobPool[poolJob]
+
+func (j *poolJob) Range(p0, p1 int) {
+	k, g := j.k, j.g
+	switch j.mode {
+	case poolMax2DF32:
+		maxPool2DF32(g, j.xf, j.yf, p0, p1)
+	case poolMaxF32:
+		maxPoolPlanes(g, j.xf, j.yf, j.idx, p0, p1, k.colMajor)
+	case poolAvg2DF32:
+		avgPool2DF32(g, j.xf, j.yf, p0, p1, k.includePad)
+	case poolSumF32:
+		sumPoolPlanes(g, j.xf, j.yf, p0, p1, k.includePad, k.lpExp())
+	case poolMaxF64:
+		maxPoolPlanes(g, j.xd, j.yd, j.idx, p0, p1, k.colMajor)
+	case poolSumF64:
+		sumPoolPlanes(g, j.xd, j.yd, p0, p1, k.includePad, k.lpExp())
+	case poolMaxS8:
+		maxPoolPlanes(g, j.xs8, j.ys8, j.idx, p0, p1, k.colMajor)
+	case poolMaxU8:
+		maxPoolPlanes(g, j.xu8, j.yu8, j.idx, p0, p1, k.colMajor)
+	}
 }
 
 // lpExp returns the exponent sumPoolPlanes takes: 0 for averaging.
@@ -566,10 +631,14 @@ func buildGlobalPool(kind poolKind) Builder {
 			if len(x.Shape) < 2 {
 				return nil, n.Errorf("input shape %v: need [N, C, ...]", x.Shape)
 			}
-			outShape := make([]int, len(x.Shape))
-			copy(outShape, x.Shape[:2])
-			for i := 2; i < len(outShape); i++ {
-				outShape[i] = 1
+			var buf [MaxDims]int
+			outShape := buf[:0]
+			if len(x.Shape) > MaxDims {
+				outShape = make([]int, 0, len(x.Shape))
+			}
+			outShape = append(outShape, x.Shape[:2]...)
+			for len(outShape) < len(x.Shape) {
+				outShape = append(outShape, 1)
 			}
 			planes := x.Shape[0] * x.Shape[1]
 			size := prodInts(x.Shape[2:])
@@ -600,30 +669,65 @@ func buildGlobalPool(kind poolKind) Builder {
 			if err != nil {
 				return nil, n.Errorf("%w", err)
 			}
-			return []*tensor.Tensor{out}, nil
+			return ctx.Out(out), nil
 		}), nil
 	}
 }
 
 func globalPool[T cvFloat](x, y []T, planes, size int, kind poolKind, threads int) {
-	parallel.For(planes, max(1, (1<<15)/max(size, 1)), threads, func(p0, p1 int) {
-		for p := p0; p < p1; p++ {
-			xp := x[p*size : (p+1)*size]
-			if kind == poolMax {
-				best := xp[0]
-				for _, v := range xp[1:] {
-					if v > best || best != best {
-						best = v
-					}
+	grain := max(1, (1<<15)/max(size, 1))
+	if threads <= 1 || planes < 2*grain {
+		globalPoolPlanes(x, y, size, kind, 0, planes)
+		return
+	}
+	switch xd := any(x).(type) {
+	case []float32:
+		j := globalJobsF32.get()
+		*j = globalJob[float32]{x: xd, y: any(y).([]float32), size: size, kind: kind}
+		parallel.Do(planes, grain, threads, j)
+		*j = globalJob[float32]{}
+		globalJobsF32.put(j)
+	case []float64:
+		j := globalJobsF64.get()
+		*j = globalJob[float64]{x: xd, y: any(y).([]float64), size: size, kind: kind}
+		parallel.Do(planes, grain, threads, j)
+		*j = globalJob[float64]{}
+		globalJobsF64.put(j)
+	}
+}
+
+// globalJob is globalPool's loop over planes.
+type globalJob[T cvFloat] struct {
+	x, y []T
+	size int
+	kind poolKind
+}
+
+var (
+	globalJobsF32 jobPool[globalJob[float32]]
+	globalJobsF64 jobPool[globalJob[float64]]
+)
+
+func (j *globalJob[T]) Range(p0, p1 int) { globalPoolPlanes(j.x, j.y, j.size, j.kind, p0, p1) }
+
+// globalPoolPlanes reduces planes [p0, p1) of x into y.
+func globalPoolPlanes[T cvFloat](x, y []T, size int, kind poolKind, p0, p1 int) {
+	for p := p0; p < p1; p++ {
+		xp := x[p*size : (p+1)*size]
+		if kind == poolMax {
+			best := xp[0]
+			for _, v := range xp[1:] {
+				if v > best || best != best {
+					best = v
 				}
-				y[p] = best
-				continue
 			}
-			var s float64
-			for _, v := range xp {
-				s += float64(v)
-			}
-			y[p] = T(s / float64(size))
+			y[p] = best
+			continue
 		}
-	})
+		var s float64
+		for _, v := range xp {
+			s += float64(v)
+		}
+		y[p] = T(s / float64(size))
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/onnxquant/onnxquant/tensor"
 )
 
 // TestQDepthwiseExact checks the integer depthwise convolution against its
@@ -50,7 +52,7 @@ func TestQDepthwiseExact(t *testing.T) {
 				wz = nil
 			}
 			acc := make([]int32, tc.c*win.OutSize())
-			qDepthwise(win, x, xz, 1, tc.c, w, wz, acc, 2)
+			qDepthwise(win, x, int32(xz), false, 1, tc.c, tensor.FromSlice([]int{tc.c, 1, tc.k, tc.k}, w), wz, acc, 2)
 			oh, ow := win.Out[0], win.Out[1]
 			for c := 0; c < tc.c; c++ {
 				var z int64

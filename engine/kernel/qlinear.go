@@ -85,25 +85,37 @@ func (k *qlinearConvKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
+	st := qConvStates.get()
+	defer qConvStates.put(st)
+	xb, xShape := qBytes(x), x.Shape
 	if k.channelsLast {
 		if len(x.Shape) < 3 {
 			return nil, n.Errorf("input shape %v: need [N, spatial..., C]", x.Shape)
 		}
-		x = qToChannelsFirst(x)
+		// The input laid out channels first.
+		r := len(x.Shape)
+		nb, c := x.Shape[0], x.Shape[r-1]
+		st.xShape = append(append(st.xShape[:0], nb, c), x.Shape[1:r-1]...)
+		st.xcf = cvGrow(st.xcf, len(xb))
+		transposeBatch(xb, st.xcf, nb, prodInts(x.Shape[1:r-1]), c)
+		xb, xShape = st.xcf, st.xShape
 	}
-	var bShape []int
 	if bias != nil {
 		if bias.DType != tensor.Int32 {
 			return nil, n.Errorf("bias has type %v, want int32", bias.DType)
 		}
-		bShape = bias.Shape
+		if len(w.Shape) > 0 && (len(bias.Shape) != 1 || bias.Shape[0] != w.Shape[0]) {
+			// Checked here because a cached geometry skips convShapes.
+			return nil, n.Errorf("bias shape %v, want [%d]", bias.Shape, w.Shape[0])
+		}
 	}
-	win, err := convShapes(n, k.attrs, k.group, x.Shape, w.Shape, bShape)
+	p, err := k.planFor(xShape, w.Shape)
 	if err != nil {
 		return nil, err
 	}
+	win := p.win
 	m := w.Shape[0]
-	wz, err := k.weightZeroPoints(in[5], m)
+	wz, err := k.weightZeroPoints(in[5], m, &st.wz)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +124,8 @@ func (k *qlinearConvKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 	if !ok || len(ws) != 1 && (len(wsT.Shape) != 1 || len(ws) != m) {
 		return nil, n.Errorf("w_scale has type %v and shape %v, want float, a scalar or [%d]", wsT.DType, wsT.Shape, m)
 	}
-	mult := make([]float32, m)
+	mult := cvGrow(st.mult, m)
+	st.mult = mult
 	for i := range mult {
 		wsi := ws[0]
 		if len(ws) > 1 {
@@ -125,83 +138,78 @@ func (k *qlinearConvKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 		bv = bias.Data.([]int32)
 	}
 	lo, hi, _ := qRange(yzT.DType)
-	bounds := newQBounds(lo, hi, yz)
-	outShape := append([]int{x.Shape[0], m}, win.Out...)
-	acc := make([]int32, prodInts(outShape))
-	if err := k.accumulate(ctx, win, x, xz, w, wz, in[5], acc); err != nil {
+	acc := cvGrow(st.acc, prodInts(p.outShape))
+	st.acc = acc
+	if err := k.accumulate(ctx, st, win, xb, x.DType == tensor.Int8, xShape, xz, w, wz, in[5], acc); err != nil {
 		return nil, err
 	}
-	y := ctx.New(yzT.DType, outShape...)
-	outSize := win.OutSize()
-	threads := qThreads(ctx)
-	switch yd := y.Data.(type) {
-	case []uint8:
-		qRequantizePlanes(acc, yd, m, outSize, bv, mult, bounds, threads)
-	case []int8:
-		qRequantizePlanes(acc, yd, m, outSize, bv, mult, bounds, threads)
-	}
+	outShape := p.outShape
 	if k.channelsLast {
-		y = qToChannelsLast(ctx, y)
+		outShape = p.outLast
 	}
-	return []*tensor.Tensor{y}, nil
+	y := ctx.NewUninit(yzT.DType, outShape...) // every value is written
+	j := qRequantizeJobs.get()
+	*j = qRequantizeJob{acc: acc, y: qBytes(y), signed: yzT.DType == tensor.Int8, m: m, size: win.OutSize(),
+		bias: bv, mult: mult, b: newQBounds(lo, hi, yz), channelsLast: k.channelsLast}
+	planes := len(acc) / max(j.size, 1)
+	parallel.Do(planes, max(1, grainCheap/max(j.size, 1)), qThreads(ctx), j)
+	*j = qRequantizeJob{}
+	qRequantizeJobs.put(j)
+	return ctx.Out(y), nil
 }
 
-// qRequantizePlanes requantizes accumulators laid out as [N, M, size]:
-// plane (n, m) adds bias[m] (when bias is not nil) and scales by mult[m].
-func qRequantizePlanes[O int8 | uint8](acc []int32, y []O, m, size int, bias []int32, mult []float32, b qBounds, threads int) {
-	planes := len(acc) / max(size, 1)
-	grain := max(1, grainCheap/max(size, 1))
-	parallel.For(planes, grain, threads, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			ch := p % m
-			var bv int32
-			if bias != nil {
-				bv = bias[ch]
-			}
-			mu := mult[ch]
-			src := acc[p*size : (p+1)*size]
-			dst := y[p*size : (p+1)*size]
-			for i, a := range src {
-				dst[i] = O(b.requantize(a+bv, mu))
-			}
+// qRequantizeJob requantizes accumulators laid out as [N, M, size] by
+// planes: plane (n, m) adds bias[m] (when bias is not nil) and scales by
+// mult[m], into y laid out as the accumulators or, with channelsLast, as
+// [N, size, M]. y holds the bytes of the output, int8 values when signed.
+type qRequantizeJob struct {
+	acc          []int32
+	y            []byte
+	signed       bool
+	m, size      int
+	bias         []int32
+	mult         []float32
+	b            qBounds
+	channelsLast bool
+}
+
+var qRequantizeJobs jobPool[qRequantizeJob]
+
+func (j *qRequantizeJob) Range(lo, hi int) {
+	if j.signed {
+		qRequantizePlanes(j, qFromBytes[int8](j.y), lo, hi)
+	} else {
+		qRequantizePlanes(j, j.y, lo, hi)
+	}
+}
+
+// qRequantizePlanes requantizes planes [lo, hi) of j into y.
+func qRequantizePlanes[O int8 | uint8](j *qRequantizeJob, y []O, lo, hi int) {
+	size, m, b := j.size, j.m, j.b
+	for p := lo; p < hi; p++ {
+		ch := p % m
+		var bv int32
+		if j.bias != nil {
+			bv = j.bias[ch]
 		}
-	})
-}
-
-// qToChannelsFirst returns a copy of an [N, spatial..., C] tensor laid out
-// as [N, C, spatial...].
-func qToChannelsFirst(t *tensor.Tensor) *tensor.Tensor {
-	r := len(t.Shape)
-	n, c := t.Shape[0], t.Shape[r-1]
-	size := prodInts(t.Shape[1 : r-1])
-	shape := append([]int{n, c}, t.Shape[1:r-1]...)
-	out := tensor.New(t.DType, shape...)
-	qTranspose2(t.Data, out.Data, n, size, c)
-	return out
-}
-
-// qToChannelsLast returns an [N, C, spatial...] tensor laid out as
-// [N, spatial..., C].
-func qToChannelsLast(ctx *Ctx, t *tensor.Tensor) *tensor.Tensor {
-	n, c := t.Shape[0], t.Shape[1]
-	size := prodInts(t.Shape[2:])
-	shape := append(append([]int{n}, t.Shape[2:]...), c)
-	out := ctx.New(t.DType, shape...)
-	qTranspose2(t.Data, out.Data, n, c, size)
-	return out
-}
-
-// qTranspose2 transposes each of n row-major rows x cols matrices of an
-// 8-bit slice.
-func qTranspose2(src, dst any, n, rows, cols int) {
-	switch s := src.(type) {
-	case []uint8:
-		transposeBatch(s, dst.([]uint8), n, rows, cols)
-	case []int8:
-		transposeBatch(s, dst.([]int8), n, rows, cols)
+		mu := j.mult[ch]
+		src := j.acc[p*size : (p+1)*size]
+		if j.channelsLast {
+			dst := y[(p-ch)*size+ch:]
+			for i, a := range src {
+				dst[i*m] = O(b.requantize(a+bv, mu))
+			}
+			continue
+		}
+		dst := y[p*size : (p+1)*size]
+		for i, a := range src {
+			dst[i] = O(b.requantize(a+bv, mu))
+		}
 	}
 }
 
+// transposeBatch transposes each of n row-major rows x cols matrices of s
+// into d.
 func transposeBatch[T any](s, d []T, n, rows, cols int) {
 	for b := 0; b < n; b++ {
 		sb := s[b*rows*cols : (b+1)*rows*cols]
@@ -216,7 +224,8 @@ func transposeBatch[T any](s, d []T, n, rows, cols int) {
 
 // qlinearMatMulKernel is a prepared QLinearMatMul node.
 type qlinearMatMulKernel struct {
-	n *Node
+	n     *Node
+	plans qmmPlans
 }
 
 // buildQLinearMatMul prepares QLinearMatMul (opsets 10 and 21): the integer
@@ -247,15 +256,22 @@ func (k *qlinearMatMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	if za != nil && za.DType != a.DType || zb != nil && zb.DType != b.DType {
 		return nil, n.Errorf("zero point types do not match their inputs")
 	}
-	acc, err := qMatMul(ctx, n, a, za, b, zb, nil)
+	s, err := k.plans.shape(n, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	as, err := qScaleRows(n, in[1], a.Shape, true, "a_scale")
+	st := qmmStates.get()
+	defer qmmStates.put(st)
+	acc := cvGrow(st.acc, prodInts(s.out))
+	st.acc = acc
+	if err := st.matMul(ctx, n, s, a, za, b, zb, nil, acc); err != nil {
+		return nil, err
+	}
+	as, err := qScaleRows(n, &st.as, in[1], a.Shape, true, "a_scale")
 	if err != nil {
 		return nil, err
 	}
-	bs, err := qScaleRows(n, in[4], b.Shape, false, "b_scale")
+	bs, err := qScaleRows(n, &st.bs, in[4], b.Shape, false, "b_scale")
 	if err != nil {
 		return nil, err
 	}
@@ -267,72 +283,88 @@ func (k *qlinearMatMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	s, err := matMulShape(n, a.Shape, b.Shape)
-	if err != nil {
-		return nil, err
-	}
 	lo, hi, _ := qRange(yzT.DType)
-	bounds := newQBounds(lo, hi, yz)
-	y := ctx.New(yzT.DType, acc.Shape...)
-	ad := acc.Data.([]int32)
-	// Each product t covers rows [t*m, (t+1)*m) of the output; its scale
-	// rows and columns follow the operands' batch offsets.
-	mult := func(row, col int) float32 {
-		av, bv := as[0], bs[0]
-		if len(as) > 1 {
-			av = as[row]
-		}
-		if len(bs) > 1 {
-			bv = bs[col]
-		}
-		return float32(av*bv) / ys
-	}
+	y := ctx.NewUninit(yzT.DType, s.out...) // every value is written
 	products := 1
 	if !s.foldA {
 		products = s.batch
 	}
-	rowsPer := len(ad) / max(s.n, 1) / max(products, 1)
-	threads := qThreads(ctx)
-	switch yd := y.Data.(type) {
-	case []uint8:
-		qRequantizeMatrix(ad, yd, s, products, rowsPer, len(as) > 1, mult, bounds, threads)
-	case []int8:
-		qRequantizeMatrix(ad, yd, s, products, rowsPer, len(as) > 1, mult, bounds, threads)
-	}
-	return []*tensor.Tensor{y}, nil
+	rowsPer := len(acc) / max(s.n, 1) / max(products, 1)
+	j := qMatrixJobs.get()
+	*j = qMatrixJob{acc: acc, y: qBytes(y), signed: yzT.DType == tensor.Int8, s: s, rowsPer: rowsPer,
+		as: as, bs: bs, ys: ys, b: newQBounds(lo, hi, yz)}
+	parallel.Do(products*rowsPer, max(1, grainCheap/max(s.n, 1)), qThreads(ctx), j)
+	*j = qMatrixJob{}
+	qMatrixJobs.put(j)
+	return ctx.Out(y), nil
 }
 
-// qRequantizeMatrix requantizes the accumulators of a batched product:
-// product t has rowsPer rows of s.n values; mult(r, c) gives the multiplier
-// of the operands' scale row r and scale column c; perRow says whether it
-// depends on r at all.
-func qRequantizeMatrix[O int8 | uint8](acc []int32, y []O, s *mmShape, products, rowsPer int, perRow bool, mult func(r, c int) float32, b qBounds, threads int) {
-	rows := products * rowsPer
-	grain := max(1, grainCheap/max(s.n, 1))
-	parallel.For(rows, grain, threads, func(lo, hi int) {
-		m := make([]float32, s.n)
-		lastA, lastB := -1, -1
-		for r := lo; r < hi; r++ {
-			t, i := r/rowsPer, r%rowsPer
-			ar, bc := r, 0
-			if s.aOff != nil {
-				ar = s.aOff[t]/max(s.k, 1) + i
-				bc = s.bOff[t] / max(s.k, 1)
-			}
-			if !perRow {
-				ar = 0
-			}
-			if ar != lastA || bc != lastB {
-				for j := range m {
-					m[j] = mult(ar, bc+j)
-				}
-				lastA, lastB = ar, bc
-			}
-			src := acc[r*s.n : (r+1)*s.n]
-			dst := y[r*s.n : (r+1)*s.n]
-			for j, v := range src {
-				dst[j] = O(b.requantize(v, m[j]))
-			}
+// qMatrixJob requantizes the accumulators of a batched product, by rows:
+// product t has rowsPer rows of s.n values; the multiplier of the value
+// at scale row r and scale column c is as[r] * bs[c] / ys (as and bs may
+// hold one value for all). y holds the bytes of the output, int8 values
+// when signed.
+type qMatrixJob struct {
+	acc     []int32
+	y       []byte
+	signed  bool
+	s       *mmShape
+	rowsPer int
+	as, bs  []float32
+	ys      float32
+	b       qBounds
+}
+
+var qMatrixJobs jobPool[qMatrixJob]
+
+// qMatrixRows recycles the row multipliers of qMatrixJob's loops.
+var qMatrixRows cvBufPool
+
+func (j *qMatrixJob) Range(lo, hi int) {
+	mp := qMatrixRows.get(j.s.n)
+	if j.signed {
+		qRequantizeMatrix(j, qFromBytes[int8](j.y), *mp, lo, hi)
+	} else {
+		qRequantizeMatrix(j, j.y, *mp, lo, hi)
+	}
+	qMatrixRows.put(mp)
+}
+
+// qRequantizeMatrix requantizes rows [lo, hi) of j into y, with m as the
+// buffer of a row's multipliers.
+func qRequantizeMatrix[O int8 | uint8](j *qMatrixJob, y []O, m []float32, lo, hi int) {
+	s, as, bs, ys, b := j.s, j.as, j.bs, j.ys, j.b
+	perRow := len(as) > 1
+	lastA, lastB := -1, -1
+	for r := lo; r < hi; r++ {
+		t, i := r/j.rowsPer, r%j.rowsPer
+		ar, bc := r, 0
+		if s.aOff != nil {
+			ar = s.aOff[t]/max(s.k, 1) + i
+			bc = s.bOff[t] / max(s.k, 1)
 		}
-	})
+		if !perRow {
+			ar = 0
+		}
+		if ar != lastA || bc != lastB {
+			// Each product t covers rows [t*m, (t+1)*m) of the output; its
+			// scale rows and columns follow the operands' batch offsets.
+			for c := range m {
+				av, bv := as[0], bs[0]
+				if len(as) > 1 {
+					av = as[ar]
+				}
+				if len(bs) > 1 {
+					bv = bs[bc+c]
+				}
+				m[c] = float32(av*bv) / ys
+			}
+			lastA, lastB = ar, bc
+		}
+		src := j.acc[r*s.n : (r+1)*s.n]
+		dst := y[r*s.n : (r+1)*s.n]
+		for c, v := range src {
+			dst[c] = O(b.requantize(v, m[c]))
+		}
+	}
 }

@@ -174,14 +174,32 @@ func qIntAt(t *tensor.Tensor, i int) (int32, bool) {
 }
 
 // qInts returns the elements of a quantized integer tensor as int32.
-func qInts(t *tensor.Tensor) ([]int32, bool) {
-	out := make([]int32, t.Len())
-	for i := range out {
-		v, ok := qIntAt(t, i)
-		if !ok {
-			return nil, false
+func qInts(t *tensor.Tensor) ([]int32, bool) { return qIntsInto(nil, t) }
+
+// qIntsInto is qInts writing to dst's storage when it is large enough.
+func qIntsInto(dst []int32, t *tensor.Tensor) ([]int32, bool) {
+	out := cvGrow(dst, t.Len())
+	switch d := t.Data.(type) {
+	case []uint8:
+		for i := range out {
+			out[i] = int32(d[i])
 		}
-		out[i] = v
+	case []int8:
+		for i := range out {
+			out[i] = int32(d[i])
+		}
+	case []uint16:
+		for i := range out {
+			out[i] = int32(d[i])
+		}
+	case []int16:
+		for i := range out {
+			out[i] = int32(d[i])
+		}
+	case []int32:
+		copy(out, d[:len(out)])
+	default:
+		return nil, false
 	}
 	return out, true
 }
@@ -256,22 +274,24 @@ func resolveQLayout(n *Node, x, s []int, axis, block int64) (qLayout, error) {
 	return l, nil
 }
 
-// each calls fn for every run of elements that share parameters or, for
-// blocked quantization, for every run of elements along the inner
-// dimension with their first parameter index and the parameter stride.
-// Runs are spread over threads goroutines.
-func (l qLayout) each(threads int, fn func(start, count, param, pstride int)) {
-	rows := l.outer * l.dim
-	if rows == 0 || l.inner == 0 {
-		return
+// rows returns the number of runs of elements that share parameters or,
+// for blocked quantization, of runs along the inner dimension: a loop
+// over [0, rows) with run gives every element once.
+func (l qLayout) rows() int {
+	if l.inner == 0 {
+		return 0
 	}
-	grain := max(1, grainCheap/l.inner)
-	parallel.For(rows, grain, threads, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			o, d := r/l.dim, r%l.dim
-			fn(r*l.inner, l.inner, o*l.oStride+(d/l.block)*l.dStride, l.iStride)
-		}
-	})
+	return l.outer * l.dim
+}
+
+// grain returns the fewest runs worth a goroutine.
+func (l qLayout) grain() int { return max(1, grainCheap/max(l.inner, 1)) }
+
+// run returns run r: its first element and length, its first parameter
+// index and the parameter stride along it.
+func (l qLayout) run(r int) (start, count, param, pstride int) {
+	o, d := r/l.dim, r%l.dim
+	return r * l.inner, l.inner, o*l.oStride + (d/l.block)*l.dStride, l.iStride
 }
 
 // qDivMode is the precision of QuantizeLinear's division.
@@ -375,7 +395,7 @@ func (k *quantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if !ok {
 		return nil, n.Errorf("y_zero_point has type %v, not a supported quantized type", outType)
 	}
-	if z != nil && fmt.Sprint(z.Shape) != fmt.Sprint(s.Shape) && !(z.Len() == 1 && s.Len() == 1) {
+	if z != nil && !cvSameInts(z.Shape, s.Shape) && !(z.Len() == 1 && s.Len() == 1) {
 		return nil, n.Errorf("y_zero_point shape %v differs from y_scale shape %v", z.Shape, s.Shape)
 	}
 	layout, err := resolveQLayout(n, x.Shape, s.Shape, k.axis, k.block)
@@ -386,13 +406,17 @@ func (k *quantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if !ok {
 		return nil, fmt.Errorf("kernel: QuantizeLinear node %q: y_scale type %v: %w", n.Name(), s.DType, ErrUnsupported)
 	}
-	zps := make([]int32, len(scales))
-	if z != nil {
-		if zps, ok = qInts(z); !ok {
-			return nil, n.Errorf("y_zero_point has type %v", z.DType)
-		}
+	q := quantizeJobs.get()
+	defer q.release()
+	zps := cvGrow(q.zbuf, len(scales))
+	q.zbuf = zps
+	if z == nil {
+		clear(zps)
+	} else if zps, ok = qIntsInto(zps, z); !ok {
+		return nil, n.Errorf("y_zero_point has type %v", z.DType)
 	}
-	bounds := make([]qBounds, len(zps))
+	bounds := cvGrow(q.bbuf, len(zps))
+	q.bbuf = bounds
 	for i, zp := range zps {
 		if zp < lo || zp > hi {
 			return nil, n.Errorf("y_zero_point %d outside the range of %v", zp, outType)
@@ -423,12 +447,14 @@ func (k *quantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			// Without a precision attribute an int32 input is divided as
 			// ONNX's reference does, in double precision.
 			mode = qDivF64
-			x64 = make([]float64, len(xi))
+			x64 = cvGrow(q.dbuf, len(xi))
+			q.dbuf = x64
 			for i, v := range xi {
 				x64[i] = float64(v)
 			}
 		} else {
-			xf = make([]float32, len(xi))
+			xf = cvGrow(q.fbuf, len(xi))
+			q.fbuf = xf
 			for i, v := range xi {
 				xf[i] = float32(v)
 			}
@@ -437,27 +463,20 @@ func (k *quantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		return nil, n.Errorf("input x has type %v, want float, float16, bfloat16 or int32", x.DType)
 	}
 	if mode == qDivF64 && x64 == nil {
-		x64 = make([]float64, len(xf))
+		x64 = cvGrow(q.dbuf, len(xf))
+		q.dbuf = x64
 		for i, v := range xf {
 			x64[i] = float64(v)
 		}
 	}
 	y := ctx.New(outType, x.Shape...)
-	q := &quantizeJob{layout: layout, xf: xf, x64: x64, scales: scales, bounds: bounds, mode: mode}
-	switch d := y.Data.(type) {
-	case []uint8:
-		quantizeRun(q, d, qThreads(ctx))
-	case []int8:
-		quantizeRun(q, d, qThreads(ctx))
-	case []uint16:
-		quantizeRun(q, d, qThreads(ctx))
-	case []int16:
-		quantizeRun(q, d, qThreads(ctx))
-	}
-	return []*tensor.Tensor{y}, nil
+	q.layout, q.xf, q.x64, q.scales, q.bounds, q.mode, q.y = layout, xf, x64, scales, bounds, mode, y.Data
+	parallel.Do(layout.rows(), layout.grain(), qThreads(ctx), q)
+	return ctx.Out(y), nil
 }
 
-// quantizeJob is one QuantizeLinear evaluation.
+// quantizeJob is one QuantizeLinear evaluation, a loop over the runs of
+// its layout. zbuf, bbuf, fbuf and dbuf are buffers kept for reuse.
 type quantizeJob struct {
 	layout qLayout
 	xf     []float32
@@ -465,6 +484,20 @@ type quantizeJob struct {
 	scales []float32
 	bounds []qBounds
 	mode   qDivMode
+	y      any // the output's data: []uint8, []int8, []uint16 or []int16
+
+	zbuf []int32
+	bbuf []qBounds
+	fbuf []float32
+	dbuf []float64
+}
+
+var quantizeJobs jobPool[quantizeJob]
+
+// release returns the job to its pool, keeping only its buffers.
+func (q *quantizeJob) release() {
+	*q = quantizeJob{zbuf: q.zbuf, bbuf: q.bbuf, fbuf: q.fbuf, dbuf: q.dbuf}
+	quantizeJobs.put(q)
 }
 
 // quotient returns x[i] / scale in the division precision.
@@ -482,8 +515,23 @@ func (q *quantizeJob) quotient(i int, s float32) float32 {
 	return q.xf[i] / s
 }
 
-func quantizeRun[O int8 | uint8 | int16 | uint16](q *quantizeJob, y []O, threads int) {
-	q.layout.each(threads, func(start, count, p, ps int) {
+func (q *quantizeJob) Range(lo, hi int) {
+	switch y := q.y.(type) {
+	case []uint8:
+		quantizeRuns(q, y, lo, hi)
+	case []int8:
+		quantizeRuns(q, y, lo, hi)
+	case []uint16:
+		quantizeRuns(q, y, lo, hi)
+	case []int16:
+		quantizeRuns(q, y, lo, hi)
+	}
+}
+
+// quantizeRuns quantizes runs [lo, hi) of the layout into y.
+func quantizeRuns[O int8 | uint8 | int16 | uint16](q *quantizeJob, y []O, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		start, count, p, ps := q.layout.run(r)
 		if ps == 0 && q.mode == qDivF32 {
 			s, b := q.scales[p], q.bounds[p]
 			xs := q.xf[start : start+count]
@@ -491,13 +539,13 @@ func quantizeRun[O int8 | uint8 | int16 | uint16](q *quantizeJob, y []O, threads
 			for i, v := range xs {
 				ys[i] = O(b.apply(v / s))
 			}
-			return
+			continue
 		}
 		for i := 0; i < count; i++ {
 			j := p + i*ps
 			y[start+i] = O(q.bounds[j].apply(q.quotient(start+i, q.scales[j])))
 		}
-	})
+	}
 }
 
 // dequantizeKernel is a prepared DequantizeLinear node.
@@ -564,7 +612,7 @@ func (k *dequantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor,
 		if z.DType != x.DType {
 			return nil, n.Errorf("x_zero_point has type %v, x has %v", z.DType, x.DType)
 		}
-		if fmt.Sprint(z.Shape) != fmt.Sprint(s.Shape) && !(z.Len() == 1 && s.Len() == 1) {
+		if !cvSameInts(z.Shape, s.Shape) && !(z.Len() == 1 && s.Len() == 1) {
 			return nil, n.Errorf("x_zero_point shape %v differs from x_scale shape %v", z.Shape, s.Shape)
 		}
 	}
@@ -576,9 +624,14 @@ func (k *dequantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if !ok {
 		return nil, fmt.Errorf("kernel: DequantizeLinear node %q: x_scale type %v: %w", n.Name(), s.DType, ErrUnsupported)
 	}
-	zps := make([]int32, len(scales))
-	if z != nil {
-		zps, _ = qInts(z)
+	j := dequantizeJobs.get()
+	defer j.release()
+	zps := cvGrow(j.zbuf, len(scales))
+	j.zbuf = zps
+	if z == nil {
+		clear(zps)
+	} else {
+		zps, _ = qIntsInto(zps, z)
 	}
 	outType := k.outType
 	if outType == tensor.Undefined {
@@ -587,28 +640,18 @@ func (k *dequantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor,
 	var yf []float32
 	var yt *tensor.Tensor
 	if outType == tensor.Float32 {
-		yt = ctx.New(tensor.Float32, x.Shape...)
+		yt = ctx.NewUninit(tensor.Float32, x.Shape...) // every value is written
 		yf = yt.Data.([]float32)
 	} else {
-		yf = make([]float32, x.Len())
+		yf = cvGrow(j.fbuf, x.Len())
+		j.fbuf = yf
 	}
-	threads := qThreads(ctx)
-	switch d := x.Data.(type) {
-	case []uint8:
-		dequantizeRun(layout, d, scales, zps, yf, threads)
-	case []int8:
-		dequantizeRun(layout, d, scales, zps, yf, threads)
-	case []uint16:
-		dequantizeRun(layout, d, scales, zps, yf, threads)
-	case []int16:
-		dequantizeRun(layout, d, scales, zps, yf, threads)
-	case []int32:
-		dequantizeRun(layout, d, scales, zps, yf, threads)
-	}
+	j.layout, j.x, j.scales, j.zps, j.y = layout, x.Data, scales, zps, yf
+	parallel.Do(layout.rows(), layout.grain(), qThreads(ctx), j)
 	if yt != nil {
-		return []*tensor.Tensor{yt}, nil
+		return ctx.Out(yt), nil
 	}
-	yt = ctx.New(outType, x.Shape...)
+	yt = ctx.NewUninit(outType, x.Shape...)
 	switch d := yt.Data.(type) {
 	case []tensor.F16:
 		for i, v := range yf {
@@ -621,14 +664,52 @@ func (k *dequantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor,
 	default:
 		return nil, n.Errorf("output type %v is not float, float16 or bfloat16", outType)
 	}
-	return []*tensor.Tensor{yt}, nil
+	return ctx.Out(yt), nil
 }
 
-// dequantizeRun computes y = float32(x - zp) * scale over a layout. The
-// difference is taken in integers (exact) and converted once, as ONNX
-// Runtime does.
-func dequantizeRun[T qInt](l qLayout, x []T, scales []float32, zps []int32, y []float32, threads int) {
-	l.each(threads, func(start, count, p, ps int) {
+// dequantizeJob is one DequantizeLinear evaluation, a loop over the runs
+// of its layout. zbuf and fbuf are buffers kept for reuse.
+type dequantizeJob struct {
+	layout qLayout
+	x      any // the input's data
+	scales []float32
+	zps    []int32
+	y      []float32
+
+	zbuf []int32
+	fbuf []float32
+}
+
+var dequantizeJobs jobPool[dequantizeJob]
+
+// release returns the job to its pool, keeping only its buffers.
+func (j *dequantizeJob) release() {
+	*j = dequantizeJob{zbuf: j.zbuf, fbuf: j.fbuf}
+	dequantizeJobs.put(j)
+}
+
+func (j *dequantizeJob) Range(lo, hi int) {
+	switch x := j.x.(type) {
+	case []uint8:
+		dequantizeRuns(j, x, lo, hi)
+	case []int8:
+		dequantizeRuns(j, x, lo, hi)
+	case []uint16:
+		dequantizeRuns(j, x, lo, hi)
+	case []int16:
+		dequantizeRuns(j, x, lo, hi)
+	case []int32:
+		dequantizeRuns(j, x, lo, hi)
+	}
+}
+
+// dequantizeRuns computes y = float32(x - zp) * scale over runs [lo, hi)
+// of the layout. The difference is taken in integers (exact) and converted
+// once, as ONNX Runtime does.
+func dequantizeRuns[T qInt](j *dequantizeJob, x []T, lo, hi int) {
+	y, scales, zps := j.y, j.scales, j.zps
+	for r := lo; r < hi; r++ {
+		start, count, p, ps := j.layout.run(r)
 		if ps == 0 {
 			s, z := scales[p], int64(zps[p])
 			xs := x[start : start+count]
@@ -636,13 +717,13 @@ func dequantizeRun[T qInt](l qLayout, x []T, scales []float32, zps []int32, y []
 			for i, v := range xs {
 				ys[i] = float32(int64(v)-z) * s
 			}
-			return
+			continue
 		}
 		for i := 0; i < count; i++ {
-			j := p + i*ps
-			y[start+i] = float32(int64(x[start+i])-int64(zps[j])) * scales[j]
+			k := p + i*ps
+			y[start+i] = float32(int64(x[start+i])-int64(zps[k])) * scales[k]
 		}
-	})
+	}
 }
 
 // buildDynamicQuantizeLinear prepares DynamicQuantizeLinear (opset 11):
@@ -664,13 +745,13 @@ func buildDynamicQuantizeLinear(n *Node) (Kernel, error) {
 			return nil, n.Errorf("input x has type %v, want float", x.DType)
 		}
 		scale, zp := dynamicQuantParams(xf)
-		y := ctx.New(tensor.Uint8, x.Shape...)
+		y := ctx.NewUninit(tensor.Uint8, x.Shape...) // every value is written
 		quantizeU8(xf, y.Data.([]uint8), scale, zp, qThreads(ctx))
-		ys := ctx.New(tensor.Float32)
+		ys := ctx.NewUninit(tensor.Float32)
 		ys.Data.([]float32)[0] = scale
-		yz := ctx.New(tensor.Uint8)
+		yz := ctx.NewUninit(tensor.Uint8)
 		yz.Data.([]uint8)[0] = zp
-		return []*tensor.Tensor{y, ys, yz}, nil
+		return ctx.Out(y, ys, yz), nil
 	}), nil
 }
 
@@ -697,11 +778,34 @@ func dynamicQuantParams(x []float32) (float32, uint8) {
 // quantizeU8 quantizes x into y with one scale and zero point.
 func quantizeU8(x []float32, y []uint8, scale float32, zp uint8, threads int) {
 	b := newQBounds(0, 255, int32(zp))
-	parallel.For(len(x), grainCheap, threads, func(lo, hi int) {
-		xs := x[lo:hi]
-		ys := y[lo:hi]
-		for i, v := range xs {
-			ys[i] = uint8(b.apply(v / scale))
-		}
-	})
+	if threads <= 1 || len(x) < 2*grainCheap {
+		quantizeU8Range(x, y, scale, b, 0, len(x))
+		return
+	}
+	j := quantizeU8Jobs.get()
+	*j = quantizeU8Job{x: x, y: y, scale: scale, b: b}
+	parallel.Do(len(x), grainCheap, threads, j)
+	*j = quantizeU8Job{}
+	quantizeU8Jobs.put(j)
+}
+
+// quantizeU8Job is quantizeU8's loop.
+type quantizeU8Job struct {
+	x     []float32
+	y     []uint8
+	scale float32
+	b     qBounds
+}
+
+var quantizeU8Jobs jobPool[quantizeU8Job]
+
+func (j *quantizeU8Job) Range(lo, hi int) { quantizeU8Range(j.x, j.y, j.scale, j.b, lo, hi) }
+
+// quantizeU8Range quantizes x[lo:hi] into y[lo:hi].
+func quantizeU8Range(x []float32, y []uint8, scale float32, b qBounds, lo, hi int) {
+	xs := x[lo:hi]
+	ys := y[lo:hi]
+	for i, v := range xs {
+		ys[i] = uint8(b.apply(v / scale))
+	}
 }

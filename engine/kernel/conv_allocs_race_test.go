@@ -1,0 +1,6 @@
+//go:build race
+
+package kernel
+
+// caRace reports whether the tests run under the race detector.
+const caRace = true
