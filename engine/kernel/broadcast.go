@@ -41,7 +41,7 @@ import (
 // each takes a closure, which is allocated on every call. The kernels of
 // this family run allocation-free instead: the broadcast is cached per
 // kernel for the last input shapes (bcCache), and the loop is a job taken
-// from a pool (jobPool) that parallel.Do runs, whose Range calls walkRuns
+// from a pool (kindJobPool) that parallel.Do runs, whose Range calls walkRuns
 // with the job itself as the runner.
 
 // broadcastShape returns the shape that the given shapes broadcast to under
@@ -287,7 +287,7 @@ type runOffs [maxRunOps]int
 // runner is the body of walkRuns: run handles the output elements
 // [o, o+n) of one row of the innermost dimension, off[k] being operand k's
 // offset for element o. The offsets travel by value, so a walk allocates
-// nothing; runners are jobs taken from pools (see jobPool).
+// nothing; runners are jobs taken from pools (see kindJobPool).
 type runner interface {
 	run(o, n int, off runOffs)
 }

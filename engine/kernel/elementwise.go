@@ -53,7 +53,7 @@ type (
 // elemKinds is the number of element types kindOf tells apart.
 const elemKinds = 14
 
-// kindOf numbers the element types of the generic kernels, for jobPool.
+// kindOf numbers the element types of the generic kernels, for kindJobPool.
 func kindOf[T any]() int {
 	switch any((*T)(nil)).(type) {
 	case *float32:
@@ -88,15 +88,15 @@ func kindOf[T any]() int {
 	panic(fmt.Sprintf("kernel: no job pool for %T", (*T)(nil)))
 }
 
-// jobPool recycles the parallel.Do jobs of one generic job type between
+// kindJobPool recycles the parallel.Do jobs of one generic job type between
 // runs, one sync.Pool per element type, so that each pool holds values of
 // a single concrete type. Jobs are per call (kernels run from several
 // goroutines at once), and taking one from a pool allocates nothing in
 // steady state.
-type jobPool struct{ p [elemKinds]sync.Pool }
+type kindJobPool struct{ p [elemKinds]sync.Pool }
 
 // takeJob returns a job of type J (instantiated for element type T) from p.
-func takeJob[J any, T any](p *jobPool) *J {
+func takeJob[J any, T any](p *kindJobPool) *J {
 	if j, ok := p.p[kindOf[T]()].Get().(*J); ok {
 		return j
 	}
@@ -104,7 +104,7 @@ func takeJob[J any, T any](p *jobPool) *J {
 }
 
 // dropJob clears j (dropping its references to tensors) and puts it back.
-func dropJob[T any, J any](p *jobPool, j *J) {
+func dropJob[T any, J any](p *kindJobPool, j *J) {
 	var z J
 	*j = z
 	p.p[kindOf[T]()].Put(j)
@@ -326,7 +326,7 @@ type arithJob[T numElem] struct {
 	sa, sb  int
 }
 
-var arithJobs jobPool
+var arithJobs kindJobPool
 
 func (j *arithJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -745,7 +745,7 @@ type powFloatJob[T floatElem] struct {
 	sa, sb  int
 }
 
-var powFloatJobs jobPool
+var powFloatJobs kindJobPool
 
 func (j *powFloatJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -798,7 +798,7 @@ type powIntJob[T intElem] struct {
 	sa, sb int
 }
 
-var powIntJobs jobPool
+var powIntJobs kindJobPool
 
 func (j *powIntJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -988,7 +988,7 @@ type modFloatJob[T floatElem] struct {
 	sa, sb  int
 }
 
-var modFloatJobs, modIntJobs jobPool
+var modFloatJobs, modIntJobs kindJobPool
 
 func (j *modFloatJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -1126,7 +1126,7 @@ type preluJob[T numElem] struct {
 	ss      int
 }
 
-var preluJobs jobPool
+var preluJobs kindJobPool
 
 func (j *preluJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -1252,7 +1252,7 @@ type bitJob[T intElem] struct {
 	sa, sb  int
 }
 
-var bitJobs jobPool
+var bitJobs kindJobPool
 
 func (j *bitJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 
@@ -1399,7 +1399,7 @@ type whereJob[T tensor.Elem] struct {
 	sc, sx, sy int
 }
 
-var whereJobs jobPool
+var whereJobs kindJobPool
 
 func (j *whereJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 

@@ -124,7 +124,7 @@ type compareJob[T ordered] struct {
 	sa, sb int
 }
 
-var compareJobs jobPool
+var compareJobs kindJobPool
 
 func (j *compareJob[T]) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
 

@@ -46,7 +46,7 @@ type gemmGenericJob[T mmNumber] struct {
 }
 
 var (
-	gemmGenericJobs jobPool
+	gemmGenericJobs kindJobPool
 	gemmGenericRows scratchPool
 )
 

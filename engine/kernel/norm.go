@@ -106,7 +106,7 @@ type nmAffineJob[T cvFloat] struct {
 	perElem         bool
 }
 
-var nmAffineJobs jobPool
+var nmAffineJobs kindJobPool
 
 func (j *nmAffineJob[T]) Range(lo, hi int) {
 	inner, a, b := j.inner, j.a, j.b
@@ -257,7 +257,7 @@ type nmGroupsJob[T cvFloat] struct {
 	coef            nmCoef
 }
 
-var nmGroupsJobs jobPool
+var nmGroupsJobs kindJobPool
 
 func (j *nmGroupsJob[T]) Range(lo, hi int) {
 	block, chanSize := j.block, j.chanSize
@@ -595,7 +595,7 @@ type layerNormJob[T cvFloat] struct {
 	means, invs []float32
 }
 
-var layerNormJobs jobPool
+var layerNormJobs kindJobPool
 
 func (j *layerNormJob[T]) Range(lo, hi int) {
 	block, scale, bias := j.block, j.scale, j.bias
@@ -763,7 +763,7 @@ type lrnJob[T cvFloat] struct {
 	coef, bias, beta        float64
 }
 
-var lrnJobs jobPool
+var lrnJobs kindJobPool
 
 func (j *lrnJob[T]) Range(p0, p1 int) {
 	x, y, c, inner := j.x, j.y, j.c, j.inner

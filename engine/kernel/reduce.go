@@ -473,7 +473,7 @@ type redFloatJob[T float32 | float64] struct {
 	cols bool
 }
 
-var redFloatJobs jobPool
+var redFloatJobs kindJobPool
 
 // redScratch recycles the float64 accumulators of the reductions.
 var redScratch f64Pool

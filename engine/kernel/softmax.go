@@ -129,7 +129,7 @@ type smxJob[T float32 | float64] struct {
 	cols        bool
 }
 
-var smxJobs jobPool
+var smxJobs kindJobPool
 
 // smxWork recycles the float64 scratch of strided softmaxes.
 var smxWork f64Pool

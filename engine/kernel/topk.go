@@ -195,7 +195,7 @@ type topkState[T argmNumber] struct {
 	h   topkHeap[T]
 }
 
-var topkStates jobPool
+var topkStates kindJobPool
 
 // topkSelect writes into idx, viewed as [outer, k, inner], the positions of
 // the k first-ranked elements of each slice of x, viewed as

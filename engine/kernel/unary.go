@@ -203,7 +203,7 @@ type unaryJob[T floatElem] struct {
 	o, x []T
 }
 
-var unaryJobs jobPool
+var unaryJobs kindJobPool
 
 func (j *unaryJob[T]) Range(lo, hi int) {
 	if j.p.op >= uRelu {
@@ -589,7 +589,7 @@ type clipJob[T numElem] struct {
 	hasLo, hasHi bool
 }
 
-var clipJobs jobPool
+var clipJobs kindJobPool
 
 func (j *clipJob[T]) Range(a, b int) {
 	src, dst := j.x[a:b], j.o[a:b]
