@@ -49,6 +49,15 @@ type arena struct {
 	issued  []*tensor.Tensor
 	kept    map[*tensor.Tensor]bool
 
+	// spare holds records of buffers that left the arena with the caller,
+	// for reuse on the next new buffer.
+	spare []*arenaBuf
+
+	// allocFn and viewFn are the arena's kernel.Ctx hooks, made once (a
+	// method value allocates each time it is taken).
+	allocFn func(dt tensor.DataType, shape kernel.Dims, zero bool) *tensor.Tensor
+	viewFn  func(dt tensor.DataType, shape kernel.Dims, data any) *tensor.Tensor
+
 	// Per-run state of the main graph, reused by the next run.
 	st   state
 	kctx kernel.Ctx
@@ -72,7 +81,9 @@ type arenaBuf struct {
 }
 
 func newArena() *arena {
-	return &arena{owned: map[uintptr]*arenaBuf{}, free: map[arenaKey][]*arenaBuf{}, kept: map[*tensor.Tensor]bool{}}
+	a := &arena{owned: map[uintptr]*arenaBuf{}, free: map[arenaKey][]*arenaBuf{}, kept: map[*tensor.Tensor]bool{}}
+	a.allocFn, a.viewFn = a.alloc, a.view
+	return a
 }
 
 // header returns a tensor header set to dt, shape and data: a recycled one
@@ -188,15 +199,23 @@ func (a *arena) get(dt tensor.DataType, shape []int, zero bool) *tensor.Tensor {
 		return h
 	}
 	a.mu.Unlock()
-	t := tensor.New(dt, shape...)
-	start, size := span(t.Data)
+	data := tensor.MakeSlice(dt, n)
+	start, size := span(data)
 	if start == 0 {
-		return t
+		return tensor.New(dt, shape...)
 	}
 	a.mu.Lock()
-	a.owned[start] = &arenaBuf{key: key, data: t.Data, start: start, size: size}
+	var b *arenaBuf
+	if k := len(a.spare); k > 0 {
+		b = a.spare[k-1]
+		a.spare = a.spare[:k-1]
+	} else {
+		b = new(arenaBuf)
+	}
+	*b = arenaBuf{key: key, data: data, start: start, size: size}
+	a.owned[start] = b
 	a.dirty = true
-	h := a.header(dt, shape, t.Data)
+	h := a.header(dt, shape, data)
 	a.mu.Unlock()
 	return h
 }
@@ -297,6 +316,8 @@ func (a *arena) endRun(keep map[string]*tensor.Tensor) {
 		if !b.free {
 			delete(a.owned, k)
 			a.dirty = true
+			*b = arenaBuf{}
+			a.spare = append(a.spare, b)
 		}
 	}
 	clear(a.kept)

@@ -97,7 +97,7 @@ func (p *plan) run(ctx *kernel.Ctx, args []*tensor.Tensor, scope kernel.Scope, o
 	if ar != nil {
 		kctx, in = &ar.kctx, ar.in[:0]
 		kctx.Inherit(ctx)
-		kctx.Alloc, kctx.Header = ar.alloc, ar.view
+		kctx.Alloc, kctx.Header = ar.allocFn, ar.viewFn
 	} else {
 		kctx, in = new(kernel.Ctx), make([]*tensor.Tensor, 0, 8)
 		kctx.Inherit(ctx)
