@@ -18,7 +18,10 @@ import (
 // Runtime's QDQ transformer) run such a group as one integer kernel,
 // QLinearConv on x_q and w_q with an int32 bias; so does the engine in runs
 // without observers, which need not produce the float values in between.
-// The same holds for MatMul and QLinearMatMul (without bias). The integer
+// The same holds for MatMul and QLinearMatMul (without bias); and a data
+// movement op (Reshape, Transpose, Gather, MaxPool, ...) between a
+// DequantizeLinear and a QuantizeLinear of one scale and zero point runs
+// on the 8-bit values directly, which is exact. The integer
 // kernel sums exactly in int32 and rounds once, where the float form rounds
 // each partial sum, so outputs can differ by one quantization step in rare
 // ties: the integer result is what the deployed model computes.
@@ -26,13 +29,14 @@ import (
 // qdqFuse is a Conv or MatMul step of the plan rebuilt as an integer
 // kernel.
 type qdqFuse struct {
-	kern    kernel.Kernel
-	name    string
-	in      []int // slots of the integer kernel's inputs
-	out     int   // slot of the QuantizeLinear output
-	qStep   int   // index of the QuantizeLinear step taken over
-	dqStep  int   // index of the input's DequantizeLinear step
-	dqAlone bool  // the fused step is the DequantizeLinear output's only reader
+	kern  kernel.Kernel
+	name  string
+	in    []int // slots of the integer kernel's inputs
+	out   int   // slot of the QuantizeLinear output
+	qStep int   // index of the QuantizeLinear step taken over
+	// dqSteps are the input DequantizeLinear steps the fused step is the
+	// only reader of: they are dropped.
+	dqSteps []int
 }
 
 // fuseQDQ returns the steps with every fusable QDQ group run as one integer
@@ -64,8 +68,8 @@ func (p *plan) fuseQDQ(in []step) ([]step, bool) {
 		}
 		fused[i] = f
 		dropped[f.qStep] = true
-		if f.dqAlone {
-			dropped[f.dqStep] = true
+		for _, j := range f.dqSteps {
+			dropped[j] = true
 		}
 	}
 	if len(fused) == 0 {
@@ -98,6 +102,12 @@ func (p *plan) fuseQDQ(in []step) ([]step, bool) {
 func (p *plan) qdqAt(in []step, i int, readers, reader []int, producer map[int]int) *qdqFuse {
 	st := &in[i]
 	op := st.proto.GetOpType()
+	if passThroughOp(st.proto) {
+		return p.qdqPassAt(in, i, readers, reader, producer)
+	}
+	if op == "Concat" && kernel.NormalizeDomain(st.proto.GetDomain()) == "" {
+		return p.qdqConcatAt(in, i, readers, reader, producer)
+	}
 	if (op != "Conv" && op != "MatMul") || kernel.NormalizeDomain(st.proto.GetDomain()) != "" || st.opset < 10 ||
 		len(st.out) != 1 || st.out[0] < 0 || len(st.in) < 2 {
 		return nil
@@ -211,8 +221,165 @@ func (p *plan) qdqAt(in []step, i int, readers, reader []int, producer map[int]i
 	}
 	return &qdqFuse{
 		kern: kern, name: st.name + "+" + q.name, in: inputs, out: q.out[0],
-		qStep: k, dqStep: j, dqAlone: readers[x] == 1 && !p.keep[x],
+		qStep: k, dqSteps: aloneReader(j, x, readers, p.keep),
 	}
+}
+
+// aloneReader returns [j] when the DequantizeLinear step j's output x has
+// one reader (the step being fused) and is not kept, else nothing.
+func aloneReader(j, x int, readers []int, keep []bool) []int {
+	if readers[x] == 1 && !keep[x] {
+		return []int{j}
+	}
+	return nil
+}
+
+// passThroughOp reports whether the node moves or selects values without
+// computing new ones (so DequantizeLinear -> node -> QuantizeLinear with
+// one scale and zero point is the node on the 8-bit values, exactly).
+func passThroughOp(n *onnx.NodeProto) bool {
+	if kernel.NormalizeDomain(n.GetDomain()) != "" {
+		return false
+	}
+	switch n.GetOpType() {
+	case "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Gather",
+		"Slice", "MaxPool", "DepthToSpace", "SpaceToDepth", "Expand", "Tile":
+		return true
+	case "Resize":
+		for _, a := range n.GetAttribute() {
+			if a.GetName() == "mode" && string(a.GetS()) != "nearest" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// qdqPassAt returns the fusion of the data movement step i, or nil: its
+// first input dequantized per tensor from a step's output, its single
+// output (not kept) read only by a QuantizeLinear with the same scale and
+// zero point. The step then runs on the 8-bit values: the same result
+// without the two conversions.
+func (p *plan) qdqPassAt(in []step, i int, readers, reader []int, producer map[int]int) *qdqFuse {
+	st := &in[i]
+	if len(st.out) != 1 || st.out[0] < 0 || len(st.in) < 1 || st.in[0] < 0 {
+		return nil
+	}
+	if st.proto.GetOpType() == "MaxPool" && len(st.proto.GetOutput()) > 1 && st.proto.GetOutput()[1] != "" {
+		return nil // indices requested
+	}
+	y := st.out[0]
+	k := reader[y]
+	if p.keep[y] || readers[y] != 1 || k <= i {
+		return nil
+	}
+	q := &in[k]
+	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 || !quantOnlyAttrs(q.proto) {
+		return nil
+	}
+	x := st.in[0]
+	j, ok := producer[x]
+	if !ok || j >= i {
+		return nil
+	}
+	dq := &in[j]
+	if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
+		return nil
+	}
+	xs, xzp := scalarParams(dq.consts, 1, 2)
+	ys, yzp := scalarParams(q.consts, 1, 2)
+	if xs == nil || ys == nil || xzp.DType != yzp.DType ||
+		xs.Data.([]float32)[0] != ys.Data.([]float32)[0] || !sameValue(xzp, yzp) {
+		return nil
+	}
+	inputs := append([]int{dq.in[0]}, st.in[1:]...)
+	return &qdqFuse{
+		kern: st.kern, name: st.name + "+" + q.name, in: inputs, out: q.out[0],
+		qStep: k, dqSteps: aloneReader(j, x, readers, p.keep),
+	}
+}
+
+// qdqConcatAt returns the fusion of the Concat step i into com.microsoft's
+// QLinearConcat (each 8-bit input requantized to the output's parameters by
+// a table computed as DequantizeLinear then QuantizeLinear do), or nil:
+// every input dequantized per tensor from a step's output, the output (not
+// kept) read only by a per-tensor QuantizeLinear.
+func (p *plan) qdqConcatAt(in []step, i int, readers, reader []int, producer map[int]int) *qdqFuse {
+	st := &in[i]
+	if len(st.out) != 1 || st.out[0] < 0 || len(st.in) == 0 {
+		return nil
+	}
+	y := st.out[0]
+	k := reader[y]
+	if p.keep[y] || readers[y] != 1 || k <= i {
+		return nil
+	}
+	q := &in[k]
+	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 || !quantOnlyAttrs(q.proto) {
+		return nil
+	}
+	if ys, _ := scalarParams(q.consts, 1, 2); ys == nil {
+		return nil
+	}
+	inputs := []int{q.in[1], q.in[2]}
+	var dqs []int
+	seen := map[int]bool{}
+	for _, x := range st.in {
+		j, ok := producer[x]
+		if x < 0 || !ok || j >= i {
+			return nil
+		}
+		dq := &in[j]
+		if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
+			return nil
+		}
+		if xs, _ := scalarParams(dq.consts, 1, 2); xs == nil {
+			return nil
+		}
+		inputs = append(inputs, dq.in[0], dq.in[1], dq.in[2])
+		if !seen[x] {
+			seen[x] = true
+			// Read once per use by this Concat: alone when all its reads
+			// are this Concat's.
+			uses := 0
+			for _, v := range st.in {
+				if v == x {
+					uses++
+				}
+			}
+			if readers[x] == uses && !p.keep[x] {
+				dqs = append(dqs, j)
+			}
+		}
+	}
+	names := make([]string, len(inputs))
+	consts := make([]*tensor.Tensor, len(inputs))
+	for n, id := range inputs {
+		names[n] = p.names[id]
+		consts[n] = p.cvals[id]
+	}
+	node := &onnx.NodeProto{
+		Name: proto.String(st.name + "+QDQ"), OpType: proto.String("QLinearConcat"), Domain: proto.String("com.microsoft"),
+		Input: names, Output: []string{p.names[q.out[0]]}, Attribute: st.proto.GetAttribute(),
+	}
+	kop, ok := kernel.Lookup("com.microsoft", "QLinearConcat", 1)
+	if !ok {
+		return nil
+	}
+	kern, err := kop.Build(kernel.NewNode(node, 1, consts, nil))
+	if err != nil {
+		return nil
+	}
+	return &qdqFuse{kern: kern, name: st.name + "+" + q.name, in: inputs, out: q.out[0], qStep: k, dqSteps: dqs}
+}
+
+// sameValue reports whether two one-element 8-bit tensors hold the same
+// value.
+func sameValue(a, b *tensor.Tensor) bool {
+	x, err1 := tensor.Int64s(a)
+	y, err2 := tensor.Int64s(b)
+	return err1 == nil && err2 == nil && len(x) == 1 && len(y) == 1 && x[0] == y[0]
 }
 
 func isOp(st *step, op string) bool {

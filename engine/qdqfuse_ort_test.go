@@ -10,9 +10,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/calibrate"
+	"github.com/onnxquant/onnxquant/dataset"
 	"github.com/onnxquant/onnxquant/engine"
 	"github.com/onnxquant/onnxquant/engine/ort"
 	"github.com/onnxquant/onnxquant/internal/modelzoo"
+	"github.com/onnxquant/onnxquant/internal/onnxbuild"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/quantize"
@@ -80,9 +83,11 @@ func TestQDQFusionMatchesORT(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := engine.FusedQDQ(s); got < convs {
+				got := engine.FusedQDQ(s)
+				if got < convs {
 					t.Errorf("%d QDQ groups fused, want at least the %d Convs", got, convs)
 				}
+				t.Logf("%d QDQ groups fused (%d Convs) among %d nodes", got, convs, len(q.GetGraph().GetNode()))
 				fused, err := s.Run(context.Background(), in)
 				if err != nil {
 					t.Fatal(err)
@@ -135,34 +140,136 @@ func qdqError(t *testing.T, got, want *tensor.Tensor) (float64, int) {
 	return worst / scale, n
 }
 
-// observedRanges runs the float model once on in and returns the min/max of
-// every tensor the quantizer wants parameters for.
+// observedRanges calibrates the float model (MinMax) on the one input in
+// and returns the quantizer parameters, as quantize --calibrate does.
 func observedRanges(t *testing.T, m *onnx.ModelProto, cfg quantize.Config, in map[string]*tensor.Tensor) map[string]quantize.TensorParams {
 	t.Helper()
 	names, err := quantize.TensorsToCalibrate(m, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
-	params := map[string]quantize.TensorParams{}
-	s, err := engine.New(m, engine.Options{Threads: 2})
+	res, err := calibrate.Run(context.Background(), m, names, dataset.FromTensors([]map[string]*tensor.Tensor{in}), calibrate.Options{Method: calibrate.MinMax})
 	if err != nil {
 		t.Fatal(err)
 	}
-	observe := func(name string, x *tensor.Tensor) {
-		if !want[name] || x.DType != tensor.Float32 {
-			return
-		}
-		lo, hi, ok := quantize.MinMax(x.Data.([]float32))
-		if ok {
-			params[name] = quantize.TensorParams{Min: float64(lo), Max: float64(hi), HasRange: true}
-		}
-	}
-	if _, err := s.RunWith(context.Background(), in, engine.RunOptions{Observer: observe}); err != nil {
+	params, err := res.Params(tensor.Uint8, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return params
+}
+
+// TestQDQGroupsMatchORT runs small QDQ graphs of each group the engine
+// fuses (data movement between a DequantizeLinear and a QuantizeLinear of
+// one scale and zero point, which runs on the 8-bit values; a Concat of
+// inputs with different parameters, run as QLinearConcat) and requires the
+// fused engine's 8-bit output to equal ONNX Runtime's exactly, and the
+// group to be fused.
+func TestQDQGroupsMatchORT(t *testing.T) {
+	scalar := func(v float32) *tensor.Tensor { return tensor.FromSlice([]int{}, []float32{v}) }
+	zp := func(v uint8) *tensor.Tensor { return tensor.FromSlice([]int{}, []uint8{v}) }
+	i64 := func(v ...int64) *tensor.Tensor { return tensor.FromSlice([]int{len(v)}, v) }
+	const s, z = 0.0517, 131
+	// qdq wraps op between x's DequantizeLinear and y's QuantizeLinear,
+	// with the given parameters, and dequantizes nothing after: the graph
+	// output is the 8-bit y.
+	qdq := func(op string, extra []string, attrs []*onnx.AttributeProto, inits map[string]*tensor.Tensor, outShape ...int) *onnx.ModelProto {
+		b := onnxbuild.New(13).Input("x", tensor.Uint8, 1, 8, 6, 6).
+			Init("s", scalar(s)).Init("z", zp(z))
+		for name, v := range inits {
+			b.Init(name, v)
+		}
+		b.Node("DequantizeLinear", []string{"x", "s", "z"}, []string{"xf"}).
+			Node(op, append([]string{"xf"}, extra...), []string{"yf"}, attrs...).
+			Node("QuantizeLinear", []string{"yf", "s", "z"}, []string{"y"}).
+			Output("y", tensor.Uint8, outShape...)
+		return b.M
+	}
+	other := qdq("Transpose", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("perm", 0, 2, 3, 1)}, nil, 1, 6, 6, 8)
+	other.Graph.Node[2].Input[1] = "s2" // quantized with another scale: not fusable
+	other.Graph.Initializer = append(other.Graph.Initializer, mustProto(t, scalar(0.0333), "s2"))
+	cases := []struct {
+		name  string
+		m     *onnx.ModelProto
+		fused int
+	}{
+		{"Transpose with other output scale", other, 0},
+		{"Transpose", qdq("Transpose", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("perm", 0, 2, 3, 1)}, nil, 1, 6, 6, 8), 1},
+		{"Reshape", qdq("Reshape", []string{"shape"}, nil, map[string]*tensor.Tensor{"shape": i64(1, 2, 4, 36)}, 1, 2, 4, 36), 1},
+		{"MaxPool", qdq("MaxPool", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("kernel_shape", 3, 3), onnxbuild.AttrInts("strides", 2, 2), onnxbuild.AttrInts("pads", 1, 1, 1, 1)}, nil, 1, 8, 3, 3), 1},
+		{"Gather", qdq("Gather", []string{"idx"}, []*onnx.AttributeProto{onnxbuild.AttrInt("axis", 1)}, map[string]*tensor.Tensor{"idx": i64(7, 0, 3)}, 1, 3, 6, 6), 1},
+		{"Slice", qdq("Slice", []string{"st", "en", "ax"}, nil, map[string]*tensor.Tensor{"st": i64(1), "en": i64(5), "ax": i64(2)}, 1, 8, 4, 6), 1},
+		{"Resize nearest", qdq("Resize", []string{"", "sc"}, []*onnx.AttributeProto{onnxbuild.AttrString("mode", "nearest")},
+			map[string]*tensor.Tensor{"sc": tensor.FromSlice([]int{4}, []float32{1, 1, 2, 2})}, 1, 8, 12, 12), 1},
+		{"Concat", onnxbuild.New(13).Input("x", tensor.Uint8, 1, 8, 6, 6).Input("x2", tensor.Uint8, 1, 3, 6, 6).
+			Init("s", scalar(s)).Init("z", zp(z)).Init("s2", scalar(0.0231)).Init("z2", zp(17)).
+			Init("s3", scalar(0.0609)).Init("z3", zp(120)).
+			Node("DequantizeLinear", []string{"x", "s", "z"}, []string{"xf"}).
+			Node("DequantizeLinear", []string{"x2", "s2", "z2"}, []string{"x2f"}).
+			Node("Concat", []string{"xf", "x2f"}, []string{"yf"}, onnxbuild.AttrInt("axis", 1)).
+			Node("QuantizeLinear", []string{"yf", "s3", "z3"}, []string{"y"}).
+			Output("y", tensor.Uint8, 1, 11, 6, 6).M, 1},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := map[string]*tensor.Tensor{}
+			for _, vi := range c.m.GetGraph().GetInput() {
+				var shape []int
+				for _, d := range vi.GetType().GetTensorType().GetShape().GetDim() {
+					shape = append(shape, int(d.GetDimValue()))
+				}
+				x := tensor.New(tensor.Uint8, shape...)
+				for i := range x.Data.([]uint8) {
+					x.Data.([]uint8)[i] = uint8(rng.IntN(256))
+				}
+				in[vi.GetName()] = x
+			}
+			b, err := proto.Marshal(c.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ort.LibraryPath(); err != nil {
+				testenv.Unavailable(t, "ONNX Runtime: %v", err)
+			}
+			ref, err := ort.NewSession(b, ort.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ref.Close()
+			want, err := ref.Run(in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := engine.New(c.m, engine.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := engine.FusedQDQ(s); n != c.fused {
+				t.Fatalf("%d groups fused, want %d", n, c.fused)
+			}
+			got, err := s.Run(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, w := got["y"].Data.([]uint8), want["y"].Data.([]uint8)
+			if len(g) != len(w) {
+				t.Fatalf("%d values, ONNX Runtime %d", len(g), len(w))
+			}
+			for i := range w {
+				if g[i] != w[i] {
+					t.Fatalf("y[%d] = %d, ONNX Runtime %d", i, g[i], w[i])
+				}
+			}
+		})
+	}
+}
+
+func mustProto(t *testing.T, x *tensor.Tensor, name string) *onnx.TensorProto {
+	t.Helper()
+	p, err := tensor.ToProto(x, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
