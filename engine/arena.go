@@ -333,6 +333,9 @@ func (a *arena) endRun(keep map[string]*tensor.Tensor) {
 	clear(a.issued)
 	a.issued = a.issued[:0]
 	clear(a.kept)
+	// Let go of the run's values (the caller's inputs and outputs).
+	clear(a.st.vals)
+	a.st.parent = nil
 	a.mu.Unlock()
 }
 
