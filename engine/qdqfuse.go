@@ -266,8 +266,8 @@ func (p *plan) qdqPassAt(in []step, i int, readers, reader []int, producer map[i
 	if len(st.out) != 1 || st.out[0] < 0 || len(st.in) < 1 || st.in[0] < 0 {
 		return nil
 	}
-	if st.proto.GetOpType() == "MaxPool" && len(st.proto.GetOutput()) > 1 && st.proto.GetOutput()[1] != "" {
-		return nil // indices requested
+	if st.proto.GetOpType() == "MaxPool" && (st.opset < 12 || len(st.proto.GetOutput()) > 1 && st.proto.GetOutput()[1] != "") {
+		return nil // 8-bit MaxPool needs opset 12; or the indices are requested
 	}
 	y := st.out[0]
 	k := reader[y]

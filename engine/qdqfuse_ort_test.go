@@ -188,12 +188,16 @@ func TestQDQGroupsMatchORT(t *testing.T) {
 	other := qdq("Transpose", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("perm", 0, 2, 3, 1)}, nil, 1, 6, 6, 8)
 	other.Graph.Node[2].Input[1] = "s2" // quantized with another scale: not fusable
 	other.Graph.Initializer = append(other.Graph.Initializer, mustProto(t, scalar(0.0333), "s2"))
+	// MaxPool takes 8-bit data only from opset 12: at 11 the group stays.
+	pool11 := qdq("MaxPool", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("kernel_shape", 2, 2), onnxbuild.AttrInts("strides", 2, 2)}, nil, 1, 8, 3, 3)
+	pool11.OpsetImport[0].Version = proto.Int64(11)
 	cases := []struct {
 		name  string
 		m     *onnx.ModelProto
 		fused int
 	}{
 		{"Transpose with other output scale", other, 0},
+		{"MaxPool at opset 11", pool11, 0},
 		{"Transpose", qdq("Transpose", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("perm", 0, 2, 3, 1)}, nil, 1, 6, 6, 8), 1},
 		{"Reshape", qdq("Reshape", []string{"shape"}, nil, map[string]*tensor.Tensor{"shape": i64(1, 2, 4, 36)}, 1, 2, 4, 36), 1},
 		{"MaxPool", qdq("MaxPool", nil, []*onnx.AttributeProto{onnxbuild.AttrInts("kernel_shape", 3, 3), onnxbuild.AttrInts("strides", 2, 2), onnxbuild.AttrInts("pads", 1, 1, 1, 1)}, nil, 1, 8, 3, 3), 1},
