@@ -15,6 +15,7 @@ import (
 	"github.com/onnxquant/onnxquant/internal/modelzoo"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/onnx"
+	"github.com/onnxquant/onnxquant/quantize"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -36,8 +37,10 @@ func TestSteadyStateAllocs(t *testing.T) {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
 	cases := []struct {
-		file  string
-		light bool // ONNX light model: weights materialized
+		file   string
+		light  bool // ONNX light model: weights materialized
+		quant  bool // quantized first (static, per channel) in format
+		format quantize.Format
 	}{
 		{file: "models/mnist-8.onnx"},
 		{file: "models/fastestdet-coco-352.onnx"},
@@ -45,6 +48,9 @@ func TestSteadyStateAllocs(t *testing.T) {
 		{file: "models/blazeface-front-128-nhwc.onnx"},
 		{file: "models/mlsd-tiny-320-nhwc.onnx"},
 		{file: "onnx-backend/light/light_resnet50.onnx", light: true},
+		// Quantized: QDQ (run as fused integer kernels) and QLinearOps.
+		{file: "models/fastestdet-coco-352.onnx", quant: true, format: quantize.QDQ},
+		{file: "models/ultraface-rfb-320.onnx", quant: true, format: quantize.QLinearOps},
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, c := range cases {
@@ -62,8 +68,17 @@ func TestSteadyStateAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		name := filepath.Base(c.file)
+		if c.quant {
+			cfg := quantize.Config{Format: c.format, Static: true, PerChannel: true}
+			cfg.Params = observedRanges(t, m, cfg, in)
+			if m, _, err = quantize.Model(m, cfg); err != nil {
+				t.Fatal(err)
+			}
+			name += "/" + c.format.String()
+		}
 		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/threads=%d", filepath.Base(c.file), threads), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(t *testing.T) {
 				runtime.GOMAXPROCS(threads)
 				s, err := engine.New(m, engine.Options{Threads: threads})
 				if err != nil {
