@@ -1,0 +1,176 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The rounding of VCVTPS2DQ is the MXCSR's, round half to even under Go's
+// default; the values it rounds are already clamped to [lo, hi], small
+// integers' range. VMAXPS with lo as its second source turns NaN into lo.
+
+// CLAMPPACK clamps the floats in Y0 to [Y2, Y3], rounds them half to
+// even, adds the zero points in Y4 and narrows the 8 results (which fit
+// the output type) to bytes in the low 8 bytes of X0; pack is VPACKUSWB
+// or VPACKSSWB.
+#define CLAMPPACK(pack) \
+	VMAXPS       Y2, Y0, Y0; \
+	VMINPS       Y3, Y0, Y0; \
+	VCVTPS2DQ    Y0, Y0; \
+	VPADDD       Y4, Y0, Y0; \
+	VEXTRACTI128 $1, Y0, X5; \
+	VPACKSSDW    X5, X0, X0; \
+	pack         X0, X0, X0
+
+// func requantRow(dst *byte, acc *int32, n int, bias int32, mult *float32, mstep int, lo, hi float32, zp int32, signed bool)
+TEXT ·requantRow(SB), NOSPLIT, $0-61
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVL         bias+24(FP), R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVQ         mult+32(FP), DX
+	MOVQ         mstep+40(FP), R8
+	VBROADCASTSS lo+48(FP), Y2
+	VBROADCASTSS hi+52(FP), Y3
+	MOVL         zp+56(FP), R9
+	VMOVD        R9, X4
+	VPBROADCASTD X4, Y4
+	MOVBLZX      signed+60(FP), AX
+	TESTL        AX, AX
+	JNZ          rqs
+
+rqu:
+	VPADDD    (SI), Y1, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (DX), Y0, Y0
+	CLAMPPACK(VPACKUSWB)
+	VMOVQ     X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      R8, DX
+	ADDQ      $8, DI
+	SUBQ      $8, CX
+	JNZ       rqu
+	VZEROUPPER
+	RET
+
+rqs:
+	VPADDD    (SI), Y1, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (DX), Y0, Y0
+	CLAMPPACK(VPACKSSWB)
+	VMOVQ     X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      R8, DX
+	ADDQ      $8, DI
+	SUBQ      $8, CX
+	JNZ       rqs
+	VZEROUPPER
+	RET
+
+// func quantRow(dst *byte, x *float32, n int, scale, lo, hi float32, zp int32, signed bool)
+TEXT ·quantRow(SB), NOSPLIT, $0-41
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y1
+	VBROADCASTSS lo+28(FP), Y2
+	VBROADCASTSS hi+32(FP), Y3
+	MOVL         zp+36(FP), R9
+	VMOVD        R9, X4
+	VPBROADCASTD X4, Y4
+	MOVBLZX      signed+40(FP), AX
+	TESTL        AX, AX
+	JNZ          qs
+
+qu:
+	VMOVUPS (SI), Y0
+	VDIVPS  Y1, Y0, Y0
+	CLAMPPACK(VPACKUSWB)
+	VMOVQ   X0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $8, DI
+	SUBQ    $8, CX
+	JNZ     qu
+	VZEROUPPER
+	RET
+
+qs:
+	VMOVUPS (SI), Y0
+	VDIVPS  Y1, Y0, Y0
+	CLAMPPACK(VPACKSSWB)
+	VMOVQ   X0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $8, DI
+	SUBQ    $8, CX
+	JNZ     qs
+	VZEROUPPER
+	RET
+
+// func dequantRow(dst *float32, x *byte, n int, zp int32, scale float32, signed bool)
+TEXT ·dequantRow(SB), NOSPLIT, $0-33
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVL         zp+24(FP), R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VBROADCASTSS scale+28(FP), Y2
+	MOVBLZX      signed+32(FP), AX
+	TESTL        AX, AX
+	JNZ          dqs
+
+dqu:
+	VPMOVZXBD (SI), Y0
+	VPSUBD    Y1, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y2, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $8, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JNZ       dqu
+	VZEROUPPER
+	RET
+
+dqs:
+	VPMOVSXBD (SI), Y0
+	VPSUBD    Y1, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y2, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $8, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JNZ       dqs
+	VZEROUPPER
+	RET
+
+// func maxBytesRow(dst, src *byte, n int, signed bool)
+TEXT ·maxBytesRow(SB), NOSPLIT, $0-25
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    n+16(FP), CX
+	MOVBLZX signed+24(FP), AX
+	TESTL   AX, AX
+	JNZ     mxs
+
+mxu:
+	VMOVDQU (DI), Y0
+	VPMAXUB (SI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $32, CX
+	JNZ     mxu
+	VZEROUPPER
+	RET
+
+mxs:
+	VMOVDQU (DI), Y0
+	VPMAXSB (SI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $32, CX
+	JNZ     mxs
+	VZEROUPPER
+	RET

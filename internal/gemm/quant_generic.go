@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package gemm
+
+// The quantized loops have no vector versions in this build.
+
+func requantVec(dst []byte, acc []int32, bias int32, mult []float32, lo, hi float32, zp int32, signed bool) int {
+	return 0
+}
+
+func quantVec(dst []byte, x []float32, scale, lo, hi float32, zp int32, signed bool) int { return 0 }
+
+func dequantVec(dst []float32, x []byte, zp int32, scale float32, signed bool) int { return 0 }
+
+func maxBytesVec(dst, src []byte, signed bool) int { return 0 }
