@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -201,10 +202,7 @@ func qRequantizePlanes[O int8 | uint8](j *qRequantizeJob, y []O, lo, hi int) {
 			}
 			continue
 		}
-		dst := y[p*size : (p+1)*size]
-		for i, a := range src {
-			dst[i] = O(b.requantize(a+bv, mu))
-		}
+		gemm.Requantize(j.y[p*size:(p+1)*size], src, bv, j.mult[ch:ch+1], b.lo, b.hi, b.zp, j.signed)
 	}
 }
 
@@ -361,10 +359,6 @@ func qRequantizeMatrix[O int8 | uint8](j *qMatrixJob, y []O, m []float32, lo, hi
 			}
 			lastA, lastB = ar, bc
 		}
-		src := j.acc[r*s.n : (r+1)*s.n]
-		dst := y[r*s.n : (r+1)*s.n]
-		for c, v := range src {
-			dst[c] = O(b.requantize(v, m[c]))
-		}
+		gemm.Requantize(j.y[r*s.n:(r+1)*s.n], j.acc[r*s.n:(r+1)*s.n], 0, m, b.lo, b.hi, b.zp, j.signed)
 	}
 }
