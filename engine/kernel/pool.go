@@ -512,7 +512,7 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		default:
 			return nil, n.Unsupported("element type %v", dt)
 		}
-		if dt == tensor.Float32 && k.kind == poolMax {
+		if (dt == tensor.Float32 || dt == tensor.Int8 || dt == tensor.Uint8) && k.kind == poolMax {
 			y = ctx.NewUninit(dt, outShape...) // every output is written
 		} else {
 			y = ctx.New(dt, outShape...)
@@ -542,9 +542,15 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	case []int8:
 		j.xs8, j.ys8 = xd, y.Data.([]int8)
 		j.mode = poolMaxS8
+		if pool2D8(g, idxData) {
+			j.mode = poolMax2DS8
+		}
 	case []uint8:
 		j.xu8, j.yu8 = xd, y.Data.([]uint8)
 		j.mode = poolMaxU8
+		if pool2D8(g, idxData) {
+			j.mode = poolMax2DU8
+		}
 	}
 	parallel.Do(planes, grain, threads, j)
 	*j = poolJob{}
@@ -582,7 +588,15 @@ const (
 	poolSumF64
 	poolMaxS8
 	poolMaxU8
+	poolMax2DS8
+	poolMax2DU8
 )
+
+// pool2D8 reports whether an 8-bit max pool of geometry g (indices wanted
+// when idx is not nil) can run as maxPool2D8.
+func pool2D8(g *poolGeom, idx []int64) bool {
+	return idx == nil && g.in[0] == 1 && g.out[0] == 1 && g.d[2] == 1
+}
 
 var poolJobs jobPool[poolJob]
 
@@ -605,6 +619,10 @@ func (j *poolJob) Range(p0, p1 int) {
 		maxPoolPlanes(g, j.xs8, j.ys8, j.idx, p0, p1, k.colMajor)
 	case poolMaxU8:
 		maxPoolPlanes(g, j.xu8, j.yu8, j.idx, p0, p1, k.colMajor)
+	case poolMax2DS8:
+		maxPool2D8(g, j.xs8, j.ys8, p0, p1)
+	case poolMax2DU8:
+		maxPool2D8(g, j.xu8, j.yu8, p0, p1)
 	}
 }
 
