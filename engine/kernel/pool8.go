@@ -9,7 +9,8 @@ var poolRows8 bufPool[byte]
 // axes with unit dilation along the last, without indices: per output
 // row, the elementwise maximum of the window's input rows (gemm.MaxBytes,
 // a vector loop) goes into a row padded with the type's lowest value on
-// both sides, then each window's columns of that row are reduced. The
+// both sides, then each window's columns of that row are reduced
+// (gemm.PoolRowMaxBytes, a vector loop for strides 1 and 2). The
 // maximum of integers is exact and does not depend on the order, so the
 // result is maxPoolPlanes's.
 func maxPool2D8[T int8 | uint8](g *poolGeom, x, y []T, p0, p1 int) {
@@ -17,7 +18,9 @@ func maxPool2D8[T int8 | uint8](g *poolGeom, x, y []T, p0, p1 int) {
 	low := lowest[T]()
 	signed := low != 0
 	pb, s2, k2 := g.pb[2], g.s[2], g.k[2]
-	wp := max(pb+in2, (out2-1)*s2+k2)
+	// One more value than the windows reach lets the stride-2 vector loop
+	// run to the end of the row.
+	wp := max(pb+in2, (out2-1)*s2+k2) + 1
 	rowp := poolRows8.get(wp)
 	defer poolRows8.put(rowp)
 	row := qFromBytes[T]((*rowp)[:wp])
@@ -45,37 +48,7 @@ func maxPool2D8[T int8 | uint8](g *poolGeom, x, y []T, p0, p1 int) {
 				r := s1 + t1*g.d[1]
 				gemm.MaxBytes(mid, xp[r*in2:(r+1)*in2], signed)
 			}
-			poolRowMax8(yrow, row, k2, s2)
-		}
-	}
-}
-
-// poolRowMax8 sets out[i] to the maximum of x[i*s+j] over j < k.
-func poolRowMax8[T int8 | uint8](out, x []T, k, s int) {
-	switch {
-	case k == 3 && s == 2:
-		x = x[:2*len(out)+1]
-		for i := range out {
-			out[i] = max(x[2*i], x[2*i+1], x[2*i+2])
-		}
-	case k == 2 && s == 2:
-		x = x[:2*len(out)]
-		for i := range out {
-			out[i] = max(x[2*i], x[2*i+1])
-		}
-	case k == 3 && s == 1:
-		x = x[:len(out)+2]
-		for i := range out {
-			out[i] = max(x[i], x[i+1], x[i+2])
-		}
-	default:
-		for i := range out {
-			w := x[i*s : i*s+k]
-			m := w[0]
-			for _, v := range w[1:] {
-				m = max(m, v)
-			}
-			out[i] = m
+			_ = gemm.PoolRowMaxBytes(qToBytes(yrow), rowb, k2, s2, signed)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package gemm
 
+import "fmt"
+
 // Vector loops of the quantized operators: requantization of int32
 // accumulators, quantization of float32 values and dequantization of 8-bit
 // values, and the byte maximum of the 8-bit max pools. Each exported
@@ -127,4 +129,43 @@ func MaxBytes(dst, src []byte, signed bool) {
 	for i := done; i < n; i++ {
 		dst[i] = max(dst[i], src[i])
 	}
+}
+
+// PoolRowMaxBytes sets out[i] to the maximum of x[i*stride+j] over j < kw,
+// for i < len(out), comparing uint8 values, or int8 values when signed:
+// one row of an 8-bit max pooling over a row of (already pooled
+// vertically) values. x must hold at least (len(out)-1)*stride+kw values;
+// kw and stride must be at least 1.
+func PoolRowMaxBytes(out, x []byte, kw, stride int, signed bool) error {
+	n := len(out)
+	if n == 0 {
+		return nil
+	}
+	if kw < 1 || stride < 1 {
+		return fmt.Errorf("gemm: PoolRowMaxBytes: window %d, stride %d", kw, stride)
+	}
+	if need := (n-1)*stride + kw; len(x) < need {
+		return fmt.Errorf("gemm: PoolRowMaxBytes: x holds %d values, %d outputs with stride %d and window %d need %d", len(x), n, stride, kw, need)
+	}
+	done := poolRowMaxBytesVec(out, x, kw, stride, signed)
+	if signed {
+		for i := done; i < n; i++ {
+			w := x[i*stride : i*stride+kw]
+			m := int8(w[0])
+			for _, v := range w[1:] {
+				m = max(m, int8(v))
+			}
+			out[i] = byte(m)
+		}
+		return nil
+	}
+	for i := done; i < n; i++ {
+		w := x[i*stride : i*stride+kw]
+		m := w[0]
+		for _, v := range w[1:] {
+			m = max(m, v)
+		}
+		out[i] = m
+	}
+	return nil
 }

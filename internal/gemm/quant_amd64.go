@@ -67,3 +67,37 @@ func maxBytesVec(dst, src []byte, signed bool) int {
 	maxBytesRow(&dst[0], &src[0], n, signed)
 	return n
 }
+
+// poolRowMax8S1 and poolRowMax8S2 are PoolRowMaxBytes's vector loops for
+// strides 1 (n a multiple of 32) and 2 (n a multiple of 16, reading one
+// value past the last window) (quant_amd64.s).
+//
+//go:noescape
+func poolRowMax8S1(out *byte, n int, x *byte, kw int, signed bool)
+
+//go:noescape
+func poolRowMax8S2(out *byte, n int, x *byte, kw int, signed bool)
+
+func poolRowMaxBytesVec(out, x []byte, kw, stride int, signed bool) int {
+	if !hasAVX2FMA {
+		return 0
+	}
+	n := len(out)
+	switch stride {
+	case 1:
+		if n &^= 31; n > 0 {
+			poolRowMax8S1(&out[0], n, &x[0], kw, signed)
+		}
+		return n
+	case 2:
+		n &^= 15
+		if n > 0 && len(x) < (n-1)*2+kw+1 {
+			n -= 16 // the last block's loads would pass the end of x
+		}
+		if n > 0 {
+			poolRowMax8S2(&out[0], n, &x[0], kw, signed)
+		}
+		return n
+	}
+	return 0
+}

@@ -174,3 +174,99 @@ mxs:
 	JNZ     mxs
 	VZEROUPPER
 	RET
+
+// ROWMAX sets Y0 to the elementwise maximum (max: VPMAXUB or VPMAXSB) of
+// the 32 bytes at R9, R9+1, ..., R9+kw-1 (kw in R10 >= 1); clobbers R9,
+// R10.
+#define ROWMAX(max, loop, done) \
+	VMOVDQU (R9), Y0; \
+	DECQ    R10; \
+	JZ      done; \
+loop:; \
+	INCQ    R9; \
+	max     (R9), Y0, Y0; \
+	DECQ    R10; \
+	JNZ     loop; \
+done:
+
+// func poolRowMax8S1(out *byte, n int, x *byte, kw int, signed bool)
+//
+// out[i] = max_{j<kw} x[i+j] for i < n, n a multiple of 32, kw >= 1.
+TEXT ·poolRowMax8S1(SB), NOSPLIT, $0-33
+	MOVQ    out+0(FP), DI
+	MOVQ    n+8(FP), CX
+	MOVQ    x+16(FP), SI
+	MOVQ    kw+24(FP), BX
+	MOVBLZX signed+32(FP), AX
+	TESTL   AX, AX
+	JNZ     s1s
+
+s1u:
+	MOVQ    SI, R9
+	MOVQ    BX, R10
+	ROWMAX(VPMAXUB, s1ualoop, s1uadone)
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $32, CX
+	JNZ     s1u
+	VZEROUPPER
+	RET
+
+s1s:
+	MOVQ    SI, R9
+	MOVQ    BX, R10
+	ROWMAX(VPMAXSB, s1saloop, s1sadone)
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $32, CX
+	JNZ     s1s
+	VZEROUPPER
+	RET
+
+// func poolRowMax8S2(out *byte, n int, x *byte, kw int, signed bool)
+//
+// out[i] = max_{j<kw} x[2i+j] for i < n, n a multiple of 16, kw >= 1;
+// reads x up to x[2n+kw-2]. Each block takes the maxima at every position
+// and keeps the even ones: the low byte of each 16-bit word, then packed.
+TEXT ·poolRowMax8S2(SB), NOSPLIT, $0-33
+	MOVQ     out+0(FP), DI
+	MOVQ     n+8(FP), CX
+	MOVQ     x+16(FP), SI
+	MOVQ     kw+24(FP), BX
+	VPCMPEQW Y7, Y7, Y7
+	VPSRLW   $8, Y7, Y7
+	MOVBLZX  signed+32(FP), AX
+	TESTL    AX, AX
+	JNZ      s2s
+
+s2u:
+	MOVQ         SI, R9
+	MOVQ         BX, R10
+	ROWMAX(VPMAXUB, s2ualoop, s2uadone)
+	VPAND        Y7, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB    X1, X0, X0
+	VMOVDQU      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         $32, SI
+	SUBQ         $16, CX
+	JNZ          s2u
+	VZEROUPPER
+	RET
+
+s2s:
+	MOVQ         SI, R9
+	MOVQ         BX, R10
+	ROWMAX(VPMAXSB, s2saloop, s2sadone)
+	VPAND        Y7, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB    X1, X0, X0
+	VMOVDQU      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         $32, SI
+	SUBQ         $16, CX
+	JNZ          s2s
+	VZEROUPPER
+	RET

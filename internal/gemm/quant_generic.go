@@ -13,3 +13,5 @@ func quantVec(dst []byte, x []float32, scale, lo, hi float32, zp int32, signed b
 func dequantVec(dst []float32, x []byte, zp int32, scale float32, signed bool) int { return 0 }
 
 func maxBytesVec(dst, src []byte, signed bool) int { return 0 }
+
+func poolRowMaxBytesVec(out, x []byte, kw, stride int, signed bool) int { return 0 }

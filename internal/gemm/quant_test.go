@@ -237,3 +237,34 @@ func BenchmarkRequantize(b *testing.B) {
 		Requantize(dst, acc, 7, m, -3, 252, 3, false)
 	}
 }
+
+func TestPoolRowMaxBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for trial := 0; trial < 2000; trial++ {
+		n := r.Intn(100)
+		kw, stride := 1+r.Intn(5), 1+r.Intn(3)
+		signed := trial%2 == 1
+		need := max(0, (n-1)*stride+kw)
+		x := make([]byte, need+r.Intn(2))
+		r.Read(x)
+		got := make([]byte, n)
+		if err := PoolRowMaxBytes(got, x, kw, stride, signed); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			want := x[i*stride]
+			for j := 1; j < kw; j++ {
+				v := x[i*stride+j]
+				if signed && int8(v) > int8(want) || !signed && v > want {
+					want = v
+				}
+			}
+			if got[i] != want {
+				t.Fatalf("trial %d: n %d kw %d stride %d signed %v: out %d: got %d, want %d", trial, n, kw, stride, signed, i, got[i], want)
+			}
+		}
+	}
+	if err := PoolRowMaxBytes(make([]byte, 4), make([]byte, 8), 3, 2, false); err == nil {
+		t.Error("short x: no error")
+	}
+}
