@@ -276,19 +276,25 @@ func qBinarySpan[T int8 | uint8](p *qBinaryParams, a, b, out []T, oa, ob, ia, ib
 	switch {
 	case ia == 1 && ib == 1:
 		as, bs := a[oa:oa+cnt], b[ob:ob+cnt]
-		for i := range out {
+		done := gemm.QAddVec(qToBytes(out), qToBytes(as), qToBytes(bs), p.rA, p.rB, p.fixed, p.lo, p.hi, isSigned[T]())
+		for i := done; i < len(out); i++ {
 			t := fma32(float32(bs[i]), p.rB, p.fixed)
 			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, t)))
 		}
 	case ia == 1:
 		fb := p.fixed + float32(float32(b[ob])*p.rB)
 		as := a[oa : oa+cnt]
-		for i := range out {
+		done := gemm.QAddVec(qToBytes(out), qToBytes(as), nil, p.rA, 0, fb, p.lo, p.hi, isSigned[T]())
+		for i := done; i < len(out); i++ {
 			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, fb)))
 		}
 	default:
 		fa := p.fixed + float32(float32(a[oa])*p.rA)
-		for i := range out {
+		done := 0
+		if ib == 1 {
+			done = gemm.QAddVec(qToBytes(out), qToBytes(b[ob:ob+cnt]), nil, p.rB, 0, fa, p.lo, p.hi, isSigned[T]())
+		}
+		for i := done; i < len(out); i++ {
 			out[i] = T(p.sat(fma32(float32(b[ob+i*ib]), p.rB, fa)))
 		}
 	}

@@ -169,3 +169,22 @@ func PoolRowMaxBytes(out, x []byte, kw, stride int, signed bool) error {
 	}
 	return nil
 }
+
+// QAddVec is the vector loop of the 8-bit QLinearAdd (ONNX Runtime's
+// formula, with fused multiply-adds rounded once in float32):
+//
+//	out[i] = sat(fma(float32(a[i]), rA, fma(float32(b[i]), rB, fixed)))
+//
+// or, when b is nil, sat(fma(float32(a[i]), rA, fixed)), where sat clamps
+// to [lo-1, hi+1] (NaN stays NaN), rounds half to even and saturates the
+// integer to [lo, hi]. a, b and out hold uint8 values, or int8 ones when
+// signed. It handles a prefix of out and returns its length, 0 where there
+// is no vector loop (the caller computes the rest, exactly so).
+func QAddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool) int {
+	n := len(out)
+	a = a[:n]
+	if b != nil {
+		b = b[:n]
+	}
+	return qaddVec(out, a, b, rA, rB, fixed, lo, hi, signed)
+}

@@ -101,3 +101,27 @@ func poolRowMaxBytesVec(out, x []byte, kw, stride int, signed bool) int {
 	}
 	return 0
 }
+
+// qaddRow is QAddVec's loop (quant_amd64.s), n a multiple of 8; mode bit
+// 0 says signed, bit 1 that b is read.
+//
+//go:noescape
+func qaddRow(out, a, b *byte, n int, rA, rB, fixed float32, lo, hi int32, mode int)
+
+func qaddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool) int {
+	n := len(out) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	mode := 0
+	if signed {
+		mode |= 1
+	}
+	pb := &a[0]
+	if b != nil {
+		mode |= 2
+		pb = &b[0]
+	}
+	qaddRow(&out[0], &a[0], pb, n, rA, rB, fixed, lo, hi, mode)
+	return n
+}

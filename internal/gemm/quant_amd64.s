@@ -270,3 +270,111 @@ s2s:
 	JNZ          s2s
 	VZEROUPPER
 	RET
+
+// QADDFIN finishes 8 sums in Y2 for qaddRow: clamp to [Y12, Y13] (NaN
+// kept: VMINPS/VMAXPS return their second Intel source, the sum, when
+// either is NaN), round half to even, saturate to [Y14, Y15] as int32
+// (a NaN became 0x80000000, so lo), narrow to bytes and store 8 at DI.
+#define QADDFIN(pack) \
+	VMINPS       Y2, Y13, Y2; \
+	VMAXPS       Y2, Y12, Y2; \
+	VCVTPS2DQ    Y2, Y2; \
+	VPMINSD      Y15, Y2, Y2; \
+	VPMAXSD      Y14, Y2, Y2; \
+	VEXTRACTI128 $1, Y2, X3; \
+	VPACKSSDW    X3, X2, X2; \
+	pack         X2, X2, X2; \
+	VMOVQ        X2, (DI)
+
+// QADDTWO sets Y2 to fma(float32(b), rB, fixed) for 8 values of b at DX;
+// ext widens bytes to int32 (VPMOVZXBD or VPMOVSXBD).
+#define QADDTWO(ext) \
+	ext         (DX), Y1; \
+	VCVTDQ2PS   Y1, Y1; \
+	VMOVAPS     Y11, Y2; \
+	VFMADD231PS Y10, Y1, Y2
+
+// func qaddRow(out, a, b *byte, n int, rA, rB, fixed float32, lo, hi int32, mode int)
+TEXT ·qaddRow(SB), NOSPLIT, $0-64
+	MOVQ         out+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS rA+32(FP), Y9
+	VBROADCASTSS rB+36(FP), Y10
+	VBROADCASTSS fixed+40(FP), Y11
+	MOVL         lo+44(FP), R9
+	VMOVD        R9, X14
+	VPBROADCASTD X14, Y14
+	VCVTDQ2PS    Y14, Y12
+	MOVL         hi+48(FP), R9
+	VMOVD        R9, X15
+	VPBROADCASTD X15, Y15
+	VCVTDQ2PS    Y15, Y13
+	MOVL         $1, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VSUBPS       Y0, Y12, Y12          // lo - 1
+	VADDPS       Y0, Y13, Y13          // hi + 1
+	MOVQ         mode+56(FP), AX
+	CMPQ         AX, $1
+	JEQ          qa1s
+	CMPQ         AX, $2
+	JEQ          qa2u
+	CMPQ         AX, $3
+	JEQ          qa2s
+
+qa1u:
+	VPMOVZXBD   (SI), Y0
+	VCVTDQ2PS   Y0, Y0
+	VMOVAPS     Y11, Y2
+	VFMADD231PS Y9, Y0, Y2
+	QADDFIN(VPACKUSWB)
+	ADDQ        $8, SI
+	ADDQ        $8, DI
+	SUBQ        $8, CX
+	JNZ         qa1u
+	VZEROUPPER
+	RET
+
+qa1s:
+	VPMOVSXBD   (SI), Y0
+	VCVTDQ2PS   Y0, Y0
+	VMOVAPS     Y11, Y2
+	VFMADD231PS Y9, Y0, Y2
+	QADDFIN(VPACKSSWB)
+	ADDQ        $8, SI
+	ADDQ        $8, DI
+	SUBQ        $8, CX
+	JNZ         qa1s
+	VZEROUPPER
+	RET
+
+qa2u:
+	QADDTWO(VPMOVZXBD)
+	VPMOVZXBD   (SI), Y0
+	VCVTDQ2PS   Y0, Y0
+	VFMADD231PS Y9, Y0, Y2
+	QADDFIN(VPACKUSWB)
+	ADDQ        $8, SI
+	ADDQ        $8, DX
+	ADDQ        $8, DI
+	SUBQ        $8, CX
+	JNZ         qa2u
+	VZEROUPPER
+	RET
+
+qa2s:
+	QADDTWO(VPMOVSXBD)
+	VPMOVSXBD   (SI), Y0
+	VCVTDQ2PS   Y0, Y0
+	VFMADD231PS Y9, Y0, Y2
+	QADDFIN(VPACKSSWB)
+	ADDQ        $8, SI
+	ADDQ        $8, DX
+	ADDQ        $8, DI
+	SUBQ        $8, CX
+	JNZ         qa2s
+	VZEROUPPER
+	RET

@@ -15,3 +15,5 @@ func dequantVec(dst []float32, x []byte, zp int32, scale float32, signed bool) i
 func maxBytesVec(dst, src []byte, signed bool) int { return 0 }
 
 func poolRowMaxBytesVec(out, x []byte, kw, stride int, signed bool) int { return 0 }
+
+func qaddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool) int { return 0 }
