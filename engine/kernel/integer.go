@@ -632,9 +632,7 @@ func (j *qdwJob) Range(lo, hi int) {
 		// x - xz as float32 (times 1: exact).
 		gemm.Dequantize(j.xf[lo:hi], j.x[lo:hi], j.xz, 1, j.signed)
 	case qdwFromF32:
-		for i := lo; i < hi; i++ {
-			j.acc[i] = int32(j.yf[i])
-		}
+		gemm.TruncInt32(j.acc[lo:hi], j.yf[lo:hi])
 	}
 }
 

@@ -188,3 +188,18 @@ func QAddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool)
 	}
 	return qaddVec(out, a, b, rA, rB, fixed, lo, hi, signed)
 }
+
+// TruncInt32 sets dst[i] = int32(src[i]) (truncation toward zero) for i <
+// len(dst). The values must lie within int32's range (Go leaves the
+// conversion of others to the implementation). src must be at least as
+// long as dst.
+func TruncInt32(dst []int32, src []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	src = src[:n]
+	for i := truncVec(dst, src); i < n; i++ {
+		dst[i] = int32(src[i])
+	}
+}

@@ -125,3 +125,17 @@ func qaddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool)
 	qaddRow(&out[0], &a[0], pb, n, rA, rB, fixed, lo, hi, mode)
 	return n
 }
+
+// truncRow is TruncInt32's loop (quant_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func truncRow(dst *int32, src *float32, n int)
+
+func truncVec(dst []int32, src []float32) int {
+	n := len(dst) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	truncRow(&dst[0], &src[0], n)
+	return n
+}

@@ -378,3 +378,19 @@ qa2s:
 	JNZ         qa2s
 	VZEROUPPER
 	RET
+
+// func truncRow(dst *int32, src *float32, n int)
+TEXT ·truncRow(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+trl:
+	VCVTTPS2DQ (SI), Y0
+	VMOVDQU    Y0, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	SUBQ       $8, CX
+	JNZ        trl
+	VZEROUPPER
+	RET

@@ -17,3 +17,5 @@ func maxBytesVec(dst, src []byte, signed bool) int { return 0 }
 func poolRowMaxBytesVec(out, x []byte, kw, stride int, signed bool) int { return 0 }
 
 func qaddVec(out, a, b []byte, rA, rB, fixed float32, lo, hi int32, signed bool) int { return 0 }
+
+func truncVec(dst []int32, src []float32) int { return 0 }

@@ -268,3 +268,24 @@ func TestPoolRowMaxBytes(t *testing.T) {
 		t.Error("short x: no error")
 	}
 }
+
+func TestTruncInt32(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for trial := 0; trial < 100; trial++ {
+		n := r.Intn(100)
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(r.NormFloat64() * 1e6)
+			if r.Intn(4) == 0 {
+				src[i] = float32(r.Intn(1<<24) - 1<<23)
+			}
+		}
+		dst := make([]int32, n)
+		TruncInt32(dst, src)
+		for i := range dst {
+			if want := int32(math.Trunc(float64(src[i]))); dst[i] != want {
+				t.Fatalf("%g: got %d, want %d", src[i], dst[i], want)
+			}
+		}
+	}
+}
