@@ -300,6 +300,20 @@ func qBinarySpan[T int8 | uint8](p *qBinaryParams, a, b, out []T, oa, ob, ia, ib
 	}
 }
 
+// qLookup sets dst[i] = t[src[i]] for i < len(src), four at a time.
+func qLookup(dst, src []byte, t *qTable) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s4 := src[i : i+4 : i+4]
+		d4 := dst[i : i+4 : i+4]
+		d4[0], d4[1], d4[2], d4[3] = t[s4[0]], t[s4[1]], t[s4[2]], t[s4[3]]
+	}
+	for ; i < len(src); i++ {
+		dst[i] = t[src[i]]
+	}
+}
+
 // qTable is a 256-entry lookup table of an 8-bit function, indexed by the
 // input's byte.
 type qTable [256]byte
@@ -378,10 +392,7 @@ func (j *qTableJob) Range(lo, hi int) { qApplyTableRange(j.x, j.y, j.t, lo, hi) 
 // qApplyTableRange maps the bytes x[lo:hi] through t into y. (An int8
 // value's byte is its table index, and the entry's byte the result.)
 func qApplyTableRange(x, y []byte, t *qTable, lo, hi int) {
-	ys := y[lo:hi]
-	for i, v := range x[lo:hi] {
-		ys[i] = t[v]
-	}
+	qLookup(y[lo:hi], x[lo:hi], t)
 }
 
 // Constants of ONNX Runtime's logistic approximation (MLAS, after Eigen):
@@ -619,10 +630,7 @@ func buildQLinearConcat(n *Node) (Kernel, error) {
 					copy(dst, src)
 					continue
 				}
-				t := &st.tables[i]
-				for j, v := range src {
-					dst[j] = t[v]
-				}
+				qLookup(dst, src, &st.tables[i])
 			}
 			off += pitch
 		}
