@@ -320,17 +320,13 @@ var qMatrixRows cvBufPool
 
 func (j *qMatrixJob) Range(lo, hi int) {
 	mp := qMatrixRows.get(j.s.n)
-	if j.signed {
-		qRequantizeMatrix(j, qFromBytes[int8](j.y), *mp, lo, hi)
-	} else {
-		qRequantizeMatrix(j, j.y, *mp, lo, hi)
-	}
+	qRequantizeMatrix(j, *mp, lo, hi)
 	qMatrixRows.put(mp)
 }
 
-// qRequantizeMatrix requantizes rows [lo, hi) of j into y, with m as the
+// qRequantizeMatrix requantizes rows [lo, hi) of j into j.y, with m as the
 // buffer of a row's multipliers.
-func qRequantizeMatrix[O int8 | uint8](j *qMatrixJob, y []O, m []float32, lo, hi int) {
+func qRequantizeMatrix(j *qMatrixJob, m []float32, lo, hi int) {
 	s, as, bs, ys, b := j.s, j.as, j.bs, j.ys, j.b
 	perRow := len(as) > 1
 	lastA, lastB := -1, -1
