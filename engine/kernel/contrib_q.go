@@ -276,21 +276,41 @@ func qBinarySpan[T int8 | uint8](p *qBinaryParams, a, b, out []T, oa, ob, ia, ib
 	switch {
 	case ia == 1 && ib == 1:
 		as, bs := a[oa:oa+cnt], b[ob:ob+cnt]
-		for i := range out {
+		done := gemm.QAddVec(qToBytes(out), qToBytes(as), qToBytes(bs), p.rA, p.rB, p.fixed, p.lo, p.hi, isSigned[T]())
+		for i := done; i < len(out); i++ {
 			t := fma32(float32(bs[i]), p.rB, p.fixed)
 			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, t)))
 		}
 	case ia == 1:
 		fb := p.fixed + float32(float32(b[ob])*p.rB)
 		as := a[oa : oa+cnt]
-		for i := range out {
+		done := gemm.QAddVec(qToBytes(out), qToBytes(as), nil, p.rA, 0, fb, p.lo, p.hi, isSigned[T]())
+		for i := done; i < len(out); i++ {
 			out[i] = T(p.sat(fma32(float32(as[i]), p.rA, fb)))
 		}
 	default:
 		fa := p.fixed + float32(float32(a[oa])*p.rA)
-		for i := range out {
+		done := 0
+		if ib == 1 {
+			done = gemm.QAddVec(qToBytes(out), qToBytes(b[ob:ob+cnt]), nil, p.rB, 0, fa, p.lo, p.hi, isSigned[T]())
+		}
+		for i := done; i < len(out); i++ {
 			out[i] = T(p.sat(fma32(float32(b[ob+i*ib]), p.rB, fa)))
 		}
+	}
+}
+
+// qLookup sets dst[i] = t[src[i]] for i < len(src), four at a time.
+func qLookup(dst, src []byte, t *qTable) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s4 := src[i : i+4 : i+4]
+		d4 := dst[i : i+4 : i+4]
+		d4[0], d4[1], d4[2], d4[3] = t[s4[0]], t[s4[1]], t[s4[2]], t[s4[3]]
+	}
+	for ; i < len(src); i++ {
+		dst[i] = t[src[i]]
 	}
 }
 
@@ -372,10 +392,7 @@ func (j *qTableJob) Range(lo, hi int) { qApplyTableRange(j.x, j.y, j.t, lo, hi) 
 // qApplyTableRange maps the bytes x[lo:hi] through t into y. (An int8
 // value's byte is its table index, and the entry's byte the result.)
 func qApplyTableRange(x, y []byte, t *qTable, lo, hi int) {
-	ys := y[lo:hi]
-	for i, v := range x[lo:hi] {
-		ys[i] = t[v]
-	}
+	qLookup(y[lo:hi], x[lo:hi], t)
 }
 
 // Constants of ONNX Runtime's logistic approximation (MLAS, after Eigen):
@@ -613,10 +630,7 @@ func buildQLinearConcat(n *Node) (Kernel, error) {
 					copy(dst, src)
 					continue
 				}
-				t := &st.tables[i]
-				for j, v := range src {
-					dst[j] = t[v]
-				}
+				qLookup(dst, src, &st.tables[i])
 			}
 			off += pitch
 		}
@@ -934,6 +948,17 @@ type qAvgJob struct {
 var qAvgJobs jobPool[qAvgJob]
 
 func (j *qAvgJob) Range(p0, p1 int) {
+	win := j.win
+	rank := win.Rank()
+	if rank == 2 && win.Dilations[0] == 1 && win.Dilations[1] == 1 {
+		j.planes2D(p0, p1)
+		return
+	}
+	j.planesND(p0, p1)
+}
+
+// planesND computes planes [p0, p1) over any number of spatial axes.
+func (j *qAvgJob) planesND(p0, p1 int) {
 	win, xb, yb := j.win, j.x, j.y
 	rank := win.Rank()
 	inSize, outSize := win.InSize(), win.OutSize()
@@ -989,11 +1014,7 @@ func (j *qAvgJob) Range(p0, p1 int) {
 			if j.includePad {
 				count = kSize
 			}
-			avg := sum / float32(count)
-			v := avg/ys + zf
-			v = max(float32(lo)-1, min(float32(hi)+1, v))
-			r := int32(rne32(v))
-			dst[q] = byte(max(lo, min(hi, r)))
+			dst[q] = qAvgFinish(sum, count, lo, hi, ys, zf)
 			for a := rank - 1; a >= 0; a-- {
 				o[a]++
 				if o[a] < win.Out[a] {
@@ -1003,6 +1024,103 @@ func (j *qAvgJob) Range(p0, p1 int) {
 			}
 		}
 	}
+}
+
+// qAvgFinish requantizes a window's float32 sum over count values.
+func qAvgFinish(sum float32, count int, lo, hi int32, ys, zf float32) byte {
+	avg := sum / float32(count)
+	v := avg/ys + zf
+	v = max(float32(lo)-1, min(float32(hi)+1, v))
+	r := int32(rne32(v))
+	return byte(max(lo, min(hi, r)))
+}
+
+// planes2D is Range for two spatial axes without dilation: the same sums
+// in the same order (each window's values in row-major order, added one
+// by one in float32 from 0), with four windows of equal width summed side
+// by side so that their additions overlap.
+func (j *qAvgJob) planes2D(p0, p1 int) {
+	win, xb, yb, dq := j.win, j.x, j.y, &j.dq
+	h, w := win.In[0], win.In[1]
+	oh, ow := win.Out[0], win.Out[1]
+	kh, kw := win.Kernel[0], win.Kernel[1]
+	sh, sw := win.Strides[0], win.Strides[1]
+	ph, pw := win.PadBegin[0], win.PadBegin[1]
+	kSize := kh * kw
+	lo, hi, ys, zf := j.lo, j.hi, j.ys, j.zf
+	for p := p0; p < p1; p++ {
+		src := xb[p*h*w : (p+1)*h*w]
+		dst := yb[p*oh*ow : (p+1)*oh*ow]
+		for r := 0; r < oh; r++ {
+			rs := r*sh - ph
+			re := min(rs+kh, h)
+			rs = max(rs, 0)
+			rows := max(re-rs, 0)
+			drow := dst[r*ow : (r+1)*ow]
+			c := 0
+			for ; c+4 <= ow; c += 4 {
+				c0, e0 := qAvgCols(c, sw, pw, kw, w)
+				c1, e1 := qAvgCols(c+1, sw, pw, kw, w)
+				c2, e2 := qAvgCols(c+2, sw, pw, kw, w)
+				c3, e3 := qAvgCols(c+3, sw, pw, kw, w)
+				n := e0 - c0
+				if n <= 0 || e1-c1 != n || e2-c2 != n || e3-c3 != n {
+					for q := c; q < c+4; q++ {
+						drow[q] = j.window2D(src, w, rs, re, q, sw, pw, kw, kSize)
+					}
+					continue
+				}
+				var s0, s1, s2, s3 float32
+				for y := rs; y < re; y++ {
+					row := src[y*w : (y+1)*w]
+					r0, r1, r2, r3 := row[c0:c0+n], row[c1:c1+n], row[c2:c2+n], row[c3:c3+n]
+					for t := range r0 {
+						s0 += dq[r0[t]]
+						s1 += dq[r1[t]]
+						s2 += dq[r2[t]]
+						s3 += dq[r3[t]]
+					}
+				}
+				count := rows * n
+				if j.includePad {
+					count = kSize
+				}
+				drow[c] = qAvgFinish(s0, count, lo, hi, ys, zf)
+				drow[c+1] = qAvgFinish(s1, count, lo, hi, ys, zf)
+				drow[c+2] = qAvgFinish(s2, count, lo, hi, ys, zf)
+				drow[c+3] = qAvgFinish(s3, count, lo, hi, ys, zf)
+			}
+			for ; c < ow; c++ {
+				drow[c] = j.window2D(src, w, rs, re, c, sw, pw, kw, kSize)
+			}
+		}
+	}
+}
+
+// qAvgCols returns the input columns [cs, ce) of output column c: kw
+// columns from c*sw - pw, clipped to [0, w).
+func qAvgCols(c, sw, pw, kw, w int) (cs, ce int) {
+	cs = c*sw - pw
+	return max(cs, 0), min(cs+kw, w)
+}
+
+// window2D is planes2D for one output: rows [rs, re) of plane src (w
+// columns) and the columns of output column c.
+func (j *qAvgJob) window2D(src []byte, w, rs, re, c, sw, pw, kw, kSize int) byte {
+	cs, ce := qAvgCols(c, sw, pw, kw, w)
+	var sum float32
+	count := max(re-rs, 0) * max(ce-cs, 0)
+	if count > 0 {
+		for y := rs; y < re; y++ {
+			for _, v := range src[y*w+cs : y*w+ce] {
+				sum += j.dq[v]
+			}
+		}
+	}
+	if j.includePad {
+		count = kSize
+	}
+	return qAvgFinish(sum, count, j.lo, j.hi, j.ys, j.zf)
 }
 
 // qlinearSoftmaxKernel is a prepared QLinearSoftmax node.

@@ -73,6 +73,15 @@ func im2colJobs[T any]() *sync.Pool {
 // Im2colRows writes rows [lo, hi) of the patch matrix (see Im2col) to col,
 // which holds (hi-lo)*w.OutSize() values.
 func Im2colRows[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
+	if w.Rank() == 2 {
+		im2colRows2D(w, x, lo, hi, col, pad)
+		return
+	}
+	im2colRowsND(w, x, lo, hi, col, pad)
+}
+
+// im2colRowsND is Im2colRows for any number of spatial axes.
+func im2colRowsND[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
 	rank := w.Rank()
 	k := w.KernelSize()
 	inSize := w.InSize()
@@ -176,6 +185,83 @@ func Im2colRows[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
 				}
 			}
 		}
+	}
+}
+
+// im2colRows2D is Im2colRows for two spatial axes: per patch row, the
+// output rows whose input row lies in the padding are filled with pad,
+// the others copied (with the last axis's stride) between their padding.
+func im2colRows2D[T any](w *Window, x []T, lo, hi int, col []T, pad T) {
+	kh, kw := w.Kernel[0], w.Kernel[1]
+	k := kh * kw
+	ih, iw := w.In[0], w.In[1]
+	oh, ow := w.Out[0], w.Out[1]
+	sh, sw := w.Strides[0], w.Strides[1]
+	dh, dw := w.Dilations[0], w.Dilations[1]
+	ph, pw := w.PadBegin[0], w.PadBegin[1]
+	inSize, outSize := ih*iw, oh*ow
+	for r := lo; r < hi; r++ {
+		c, t := r/k, r%k
+		th, tw := t/kw, t%kw
+		src := x[c*inSize : (c+1)*inSize]
+		dst := col[(r-lo)*outSize : (r-lo+1)*outSize]
+		// Valid output columns [olo, ohi): o*sw + shift in [0, iw).
+		shift := tw*dw - pw
+		olo := 0
+		if shift < 0 {
+			olo = (-shift + sw - 1) / sw
+		}
+		ohi := 0
+		if iw-1-shift >= 0 {
+			ohi = (iw-1-shift)/sw + 1
+		}
+		olo = min(olo, ow)
+		ohi = min(max(ohi, olo), ow)
+		for q := 0; q < oh; q++ {
+			row := dst[q*ow : (q+1)*ow]
+			y := q*sh - ph + th*dh
+			if y < 0 || y >= ih {
+				fillPad(row, pad)
+				continue
+			}
+			fillPad(row[:olo], pad)
+			fillPad(row[ohi:], pad)
+			if ohi <= olo {
+				continue
+			}
+			base := y*iw + olo*sw + shift
+			seg := row[olo:ohi]
+			switch {
+			case sw == 1:
+				copy(seg, src[base:base+len(seg)])
+			case sw == 2 && len(seg) >= 16:
+				// A vector loop for strides 2 (float32 and bytes).
+				switch sf := any(src).(type) {
+				case []float32:
+					_ = gemm.CopyStrided(any(seg).([]float32), sf[base:], 2)
+					continue
+				case []uint8:
+					// A window of one: a strided copy.
+					_ = gemm.PoolRowMaxBytes(any(seg).([]uint8), sf[base:], 1, 2, false)
+					continue
+				case []int8:
+					_ = gemm.PoolRowMaxBytes(qToBytes(any(seg).([]int8)), qToBytes(sf[base:]), 1, 2, false)
+					continue
+				}
+				fallthrough
+			default:
+				for i := range seg {
+					seg[i] = src[base+i*sw]
+				}
+			}
+		}
+	}
+}
+
+// fillPad sets every value of s to pad.
+func fillPad[T any](s []T, pad T) {
+	for i := range s {
+		s[i] = pad
 	}
 }
 

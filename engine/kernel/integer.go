@@ -629,22 +629,10 @@ func (j *qdwJob) Range(lo, hi int) {
 			}
 		}
 	case qdwToF32:
-		if j.signed {
-			qDiffF32(j.xf[lo:hi], qFromBytes[int8](j.x[lo:hi]), j.xz)
-		} else {
-			qDiffF32(j.xf[lo:hi], j.x[lo:hi], j.xz)
-		}
+		// x - xz as float32 (times 1: exact).
+		gemm.Dequantize(j.xf[lo:hi], j.x[lo:hi], j.xz, 1, j.signed)
 	case qdwFromF32:
-		for i := lo; i < hi; i++ {
-			j.acc[i] = int32(j.yf[i])
-		}
-	}
-}
-
-// qDiffF32 sets dst[i] = x[i] - xz as float32.
-func qDiffF32[T gemm.Int8](dst []float32, x []T, xz int32) {
-	for i, v := range x {
-		dst[i] = float32(int32(v) - xz)
+		gemm.TruncInt32(j.acc[lo:hi], j.yf[lo:hi])
 	}
 }
 

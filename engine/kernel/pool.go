@@ -322,10 +322,24 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 
 // maxPoolSmallF32 is maxPool2DF32 for short output rows: each window's
 // taps inside the input through Go's max, which gives NaN when either
-// value is NaN.
+// value is NaN. Windows wholly inside the input along the last axis (all
+// of them without padding) of 2 or 3 columns take unrolled loops.
 func maxPoolSmallF32(g *poolGeom, x, y []float32, p0, p1 int) {
-	in2, out2 := g.in[2], g.out[2]
+	in2, out2, k2 := g.in[2], g.out[2], g.k[2]
 	lowest := float32(math.Inf(-1))
+	// Output columns [c0, c1) have all k2 taps inside the input.
+	c0, c1 := 0, 0
+	if k2 == 2 || k2 == 3 {
+		tlo, thi := g.tlo[2], g.thi[2]
+		for c0 < out2 && (tlo[c0] != 0 || thi[c0] != k2) {
+			c0++
+		}
+		c1 = c0
+		for c1 < out2 && tlo[c1] == 0 && thi[c1] == k2 {
+			c1++
+		}
+	}
+	start2, st2 := g.start[2], g.s[2]
 	for p := p0; p < p1; p++ {
 		xp := x[p*g.inSize : (p+1)*g.inSize]
 		yp := y[p*g.outSize : (p+1)*g.outSize]
@@ -333,6 +347,12 @@ func maxPoolSmallF32(g *poolGeom, x, y []float32, p0, p1 int) {
 			s1, l1, h1 := g.start[1][o1], g.tlo[1][o1], g.thi[1][o1]
 			yrow := yp[o1*out2 : (o1+1)*out2]
 			for o2 := range yrow {
+				if o2 == c0 && c1 > c0 {
+					maxPoolColsF32(xp, yrow[c0:c1], (s1+l1*g.d[1])*in2+start2[c0], h1-l1, g.d[1]*in2, st2, k2)
+				}
+				if o2 >= c0 && o2 < c1 {
+					continue
+				}
 				s2, l2, h2 := g.start[2][o2], g.tlo[2][o2], g.thi[2][o2]
 				best := lowest
 				for t1 := l1; t1 < h1; t1++ {
@@ -344,6 +364,41 @@ func maxPoolSmallF32(g *poolGeom, x, y []float32, p0, p1 int) {
 				yrow[o2] = best
 			}
 		}
+	}
+}
+
+// maxPoolColsF32 sets out[i] to the maximum of the rows x k (2 or 3)
+// window starting at x[off + i*s], rows rstep apart, through Go's max.
+// The maximum is taken as a tree (each row's, then the rows'), which
+// shortens the chain of dependent max operations; Go's max is commutative
+// and associative (+0 above -0, NaN when any value is NaN), so the value
+// is the one the taps taken one by one from -Inf give.
+func maxPoolColsF32(x, out []float32, off, rows, rstep, s, k int) {
+	if rows <= 0 {
+		for i := range out {
+			out[i] = float32(math.Inf(-1))
+		}
+		return
+	}
+	for i := range out {
+		o := off + i*s
+		var best float32
+		if k == 2 {
+			w := x[o : o+2]
+			best = max(w[0], w[1])
+			for r := 1; r < rows; r++ {
+				w = x[o+r*rstep : o+r*rstep+2]
+				best = max(best, max(w[0], w[1]))
+			}
+		} else {
+			w := x[o : o+3]
+			best = max(w[0], w[1], w[2])
+			for r := 1; r < rows; r++ {
+				w = x[o+r*rstep : o+r*rstep+3]
+				best = max(best, max(w[0], w[1], w[2]))
+			}
+		}
+		out[i] = best
 	}
 }
 
@@ -512,7 +567,7 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 		default:
 			return nil, n.Unsupported("element type %v", dt)
 		}
-		if dt == tensor.Float32 && k.kind == poolMax {
+		if (dt == tensor.Float32 || dt == tensor.Int8 || dt == tensor.Uint8) && k.kind == poolMax {
 			y = ctx.NewUninit(dt, outShape...) // every output is written
 		} else {
 			y = ctx.New(dt, outShape...)
@@ -542,9 +597,15 @@ func (k *poolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	case []int8:
 		j.xs8, j.ys8 = xd, y.Data.([]int8)
 		j.mode = poolMaxS8
+		if pool2D8(g, idxData) {
+			j.mode = poolMax2DS8
+		}
 	case []uint8:
 		j.xu8, j.yu8 = xd, y.Data.([]uint8)
 		j.mode = poolMaxU8
+		if pool2D8(g, idxData) {
+			j.mode = poolMax2DU8
+		}
 	}
 	parallel.Do(planes, grain, threads, j)
 	*j = poolJob{}
@@ -582,7 +643,15 @@ const (
 	poolSumF64
 	poolMaxS8
 	poolMaxU8
+	poolMax2DS8
+	poolMax2DU8
 )
+
+// pool2D8 reports whether an 8-bit max pool of geometry g (indices wanted
+// when idx is not nil) can run as maxPool2D8.
+func pool2D8(g *poolGeom, idx []int64) bool {
+	return idx == nil && g.in[0] == 1 && g.out[0] == 1 && g.d[2] == 1
+}
 
 var poolJobs jobPool[poolJob]
 
@@ -605,6 +674,10 @@ func (j *poolJob) Range(p0, p1 int) {
 		maxPoolPlanes(g, j.xs8, j.ys8, j.idx, p0, p1, k.colMajor)
 	case poolMaxU8:
 		maxPoolPlanes(g, j.xu8, j.yu8, j.idx, p0, p1, k.colMajor)
+	case poolMax2DS8:
+		maxPool2D8(g, j.xs8, j.ys8, p0, p1)
+	case poolMax2DU8:
+		maxPool2D8(g, j.xu8, j.yu8, p0, p1)
 	}
 }
 

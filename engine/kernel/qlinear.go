@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -201,10 +202,7 @@ func qRequantizePlanes[O int8 | uint8](j *qRequantizeJob, y []O, lo, hi int) {
 			}
 			continue
 		}
-		dst := y[p*size : (p+1)*size]
-		for i, a := range src {
-			dst[i] = O(b.requantize(a+bv, mu))
-		}
+		gemm.Requantize(j.y[p*size:(p+1)*size], src, bv, j.mult[ch:ch+1], b.lo, b.hi, b.zp, j.signed)
 	}
 }
 
@@ -322,17 +320,13 @@ var qMatrixRows cvBufPool
 
 func (j *qMatrixJob) Range(lo, hi int) {
 	mp := qMatrixRows.get(j.s.n)
-	if j.signed {
-		qRequantizeMatrix(j, qFromBytes[int8](j.y), *mp, lo, hi)
-	} else {
-		qRequantizeMatrix(j, j.y, *mp, lo, hi)
-	}
+	qRequantizeMatrix(j, *mp, lo, hi)
 	qMatrixRows.put(mp)
 }
 
-// qRequantizeMatrix requantizes rows [lo, hi) of j into y, with m as the
+// qRequantizeMatrix requantizes rows [lo, hi) of j into j.y, with m as the
 // buffer of a row's multipliers.
-func qRequantizeMatrix[O int8 | uint8](j *qMatrixJob, y []O, m []float32, lo, hi int) {
+func qRequantizeMatrix(j *qMatrixJob, m []float32, lo, hi int) {
 	s, as, bs, ys, b := j.s, j.as, j.bs, j.ys, j.b
 	perRow := len(as) > 1
 	lastA, lastB := -1, -1
@@ -361,10 +355,6 @@ func qRequantizeMatrix[O int8 | uint8](j *qMatrixJob, y []O, m []float32, lo, hi
 			}
 			lastA, lastB = ar, bc
 		}
-		src := j.acc[r*s.n : (r+1)*s.n]
-		dst := y[r*s.n : (r+1)*s.n]
-		for c, v := range src {
-			dst[c] = O(b.requantize(v, m[c]))
-		}
+		gemm.Requantize(j.y[r*s.n:(r+1)*s.n], j.acc[r*s.n:(r+1)*s.n], 0, m, b.lo, b.hi, b.zp, j.signed)
 	}
 }

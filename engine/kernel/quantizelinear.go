@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -469,7 +470,7 @@ func (k *quantizeKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			x64[i] = float64(v)
 		}
 	}
-	y := ctx.New(outType, x.Shape...)
+	y := ctx.NewUninit(outType, x.Shape...) // the runs cover every value
 	q.layout, q.xf, q.x64, q.scales, q.bounds, q.mode, q.y = layout, xf, x64, scales, bounds, mode, y.Data
 	parallel.Do(layout.rows(), layout.grain(), qThreads(ctx), q)
 	return ctx.Out(y), nil
@@ -518,22 +519,27 @@ func (q *quantizeJob) quotient(i int, s float32) float32 {
 func (q *quantizeJob) Range(lo, hi int) {
 	switch y := q.y.(type) {
 	case []uint8:
-		quantizeRuns(q, y, lo, hi)
+		quantizeRuns(q, y, y, false, lo, hi)
 	case []int8:
-		quantizeRuns(q, y, lo, hi)
+		quantizeRuns(q, y, qToBytes(y), true, lo, hi)
 	case []uint16:
-		quantizeRuns(q, y, lo, hi)
+		quantizeRuns(q, y, nil, false, lo, hi)
 	case []int16:
-		quantizeRuns(q, y, lo, hi)
+		quantizeRuns(q, y, nil, false, lo, hi)
 	}
 }
 
-// quantizeRuns quantizes runs [lo, hi) of the layout into y.
-func quantizeRuns[O int8 | uint8 | int16 | uint16](q *quantizeJob, y []O, lo, hi int) {
+// quantizeRuns quantizes runs [lo, hi) of the layout into y. yb holds the
+// bytes of y for 8-bit outputs (int8 ones when signed), nil otherwise.
+func quantizeRuns[O int8 | uint8 | int16 | uint16](q *quantizeJob, y []O, yb []byte, signed bool, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		start, count, p, ps := q.layout.run(r)
 		if ps == 0 && q.mode == qDivF32 {
 			s, b := q.scales[p], q.bounds[p]
+			if yb != nil {
+				gemm.Quantize(yb[start:start+count], q.xf[start:start+count], s, b.lo, b.hi, b.zp, signed)
+				continue
+			}
 			xs := q.xf[start : start+count]
 			ys := y[start : start+count]
 			for i, v := range xs {
@@ -691,15 +697,36 @@ func (j *dequantizeJob) release() {
 func (j *dequantizeJob) Range(lo, hi int) {
 	switch x := j.x.(type) {
 	case []uint8:
-		dequantizeRuns(j, x, lo, hi)
+		dequantizeBytes(j, x, false, lo, hi)
 	case []int8:
-		dequantizeRuns(j, x, lo, hi)
+		dequantizeBytes(j, qToBytes(x), true, lo, hi)
 	case []uint16:
 		dequantizeRuns(j, x, lo, hi)
 	case []int16:
 		dequantizeRuns(j, x, lo, hi)
 	case []int32:
 		dequantizeRuns(j, x, lo, hi)
+	}
+}
+
+// dequantizeBytes is dequantizeRuns for the bytes x of uint8 values, or
+// of int8 values when signed.
+func dequantizeBytes(j *dequantizeJob, x []byte, signed bool, lo, hi int) {
+	y, scales, zps := j.y, j.scales, j.zps
+	for r := lo; r < hi; r++ {
+		start, count, p, ps := j.layout.run(r)
+		if ps == 0 {
+			gemm.Dequantize(y[start:start+count], x[start:start+count], zps[p], scales[p], signed)
+			continue
+		}
+		for i := 0; i < count; i++ {
+			k := p + i*ps
+			v := int32(x[start+i])
+			if signed {
+				v = int32(int8(x[start+i]))
+			}
+			y[start+i] = float32(v-zps[k]) * scales[k]
+		}
 	}
 }
 
@@ -803,9 +830,5 @@ func (j *quantizeU8Job) Range(lo, hi int) { quantizeU8Range(j.x, j.y, j.scale, j
 
 // quantizeU8Range quantizes x[lo:hi] into y[lo:hi].
 func quantizeU8Range(x []float32, y []uint8, scale float32, b qBounds, lo, hi int) {
-	xs := x[lo:hi]
-	ys := y[lo:hi]
-	for i, v := range xs {
-		ys[i] = uint8(b.apply(v / scale))
-	}
+	gemm.Quantize(y[lo:hi], x[lo:hi], scale, b.lo, b.hi, b.zp, false)
 }
