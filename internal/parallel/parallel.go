@@ -157,6 +157,7 @@ type loop struct {
 	wg     sync.WaitGroup // counts pieces, not goroutines
 	job    Job
 	seq    atomic.Uint64 // which Do call this is
+	_      [64]byte      // ref on its own cache line, away from next
 	ref    atomic.Int32  // workers holding the loop
 }
 
@@ -182,7 +183,9 @@ func (l *loop) work() {
 // sees the other.
 func acquire(last uint64) *loop {
 	l := offer.Load()
-	if l == nil {
+	if l == nil || l.seq.Load() == last {
+		// Nothing new: checked by reading only, so that a spinning worker
+		// does not take the cache line the caller's piece counter is on.
 		return nil
 	}
 	l.ref.Add(1)
