@@ -245,8 +245,9 @@ func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, h
 }
 
 // convTaps2DAsm, when set, is ConvTaps2D's vector loop: all of it, the
-// last partial block of each row with masked loads and stores, so that
-// every value is computed as the vector loop of ConvTaps computes it.
+// last partial block of each row overlapping the one before it (or, in
+// rows shorter than a block, with masked loads and stores), so that every
+// value is computed as the vector loop of ConvTaps computes it.
 var convTaps2DAsm func(out []float32, ostride, rows, n int, x []float32, xstride int, offs []int, w []float32, bias, lo, hi float32)
 
 // ConvTaps2D is ConvTaps with stride 1 over a rectangle: for r < rows and

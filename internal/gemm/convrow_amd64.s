@@ -698,6 +698,20 @@ c2b8tap:
 c2tail:
 	TESTQ     CX, CX
 	JEQ       c2next
+	// With a whole block in the row, the last one overlaps the one
+	// before: its values are recomputed the same.
+	MOVQ      n+24(FP), AX
+	CMPQ      AX, $8
+	JLT       c2mask
+	MOVQ      $8, AX
+	SUBQ      CX, AX
+	SHLQ      $2, AX
+	SUBQ      AX, SI
+	SUBQ      AX, DI
+	MOVQ      $8, CX
+	JMP       c2b8
+
+c2mask:
 	LEAQ      ctMask<>(SB), AX
 	MOVQ      $8, DX
 	SUBQ      CX, DX
