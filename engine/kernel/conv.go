@@ -630,6 +630,16 @@ func (g *flatGeom) compactRows(c []float32, y []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		ci := c[i*g.np : (i+1)*g.np]
 		yi := y[i*g.oh*g.ow : (i+1)*g.oh*g.ow]
+		if g.ow <= dmShortRow {
+			// Short rows: element by element (copy's call costs more).
+			for r := 0; r < g.oh; r++ {
+				d, s := yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow]
+				for k := range d {
+					d[k] = s[k]
+				}
+			}
+			continue
+		}
 		for r := 0; r < g.oh; r++ {
 			copy(yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow])
 		}
@@ -902,7 +912,14 @@ func (j *dwJob) Range(p0, p1 int) {
 		if in != lastIn {
 			for r := 0; r < ih; r++ {
 				o := (r+j.ph)*wp + j.pw
-				copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
+				d, s := pad[o:o+iw], xp[r*iw:(r+1)*iw]
+				if iw > dmShortRow {
+					copy(d, s)
+					continue
+				}
+				for k := range d {
+					d[k] = s[k]
+				}
 			}
 			lastIn = in
 		}
