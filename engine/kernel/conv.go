@@ -630,16 +630,6 @@ func (g *flatGeom) compactRows(c []float32, y []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		ci := c[i*g.np : (i+1)*g.np]
 		yi := y[i*g.oh*g.ow : (i+1)*g.oh*g.ow]
-		if g.ow <= dmShortRow {
-			// Short rows: element by element (copy's call costs more).
-			for r := 0; r < g.oh; r++ {
-				d, s := yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow]
-				for k := range d {
-					d[k] = s[k]
-				}
-			}
-			continue
-		}
 		for r := 0; r < g.oh; r++ {
 			copy(yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow])
 		}
@@ -835,6 +825,14 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 		j.wp = wp
 		j.hp = max(ph+ih, (oh-1)*sh+(kh-1)*dh+1)
 		j.scratch = j.hp * wp
+		if sh == 1 && sw == 1 && ow < dwFlatMax {
+			// Narrow planes: one flat run over the padded plane (a spare
+			// zero row for its last values) into an accumulator of oh
+			// rows of wp, copied out.
+			j.flat = true
+			j.hp = max(j.hp, oh+(kh-1)*dh+1)
+			j.scratch = j.hp*wp + oh*wp
+		}
 		// Tap (a, t) reads the rows from an output row's first one at
 		// a*dh*wp + t.
 		j.taps = cvGrow(j.taps, kk)
@@ -855,6 +853,10 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 // reads the interior in place.
 var dwDirectMin = 64
 
+// dwFlatMax is the narrowest output row for which depthwise2DF32 computes
+// the padded plane row by row rather than laid out flat.
+var dwFlatMax = 16
+
 // dwJob is depthwise2DF32's loop over output planes; taps is kept for
 // reuse.
 type dwJob struct {
@@ -865,9 +867,10 @@ type dwJob struct {
 	ph, pw, dh     int
 	wp, hp         int // the padded plane (not direct)
 	direct         bool
-	r0, r1, c0, c1 int // the interior (direct)
-	tl             int // transposed border column length (direct)
-	scratch        int // scratch values per goroutine
+	flat           bool // narrow unit-stride planes (not direct)
+	r0, r1, c0, c1 int  // the interior (direct)
+	tl             int  // transposed border column length (direct)
+	scratch        int  // scratch values per goroutine
 	lo, hi         float32
 	taps           []int
 }
@@ -912,16 +915,17 @@ func (j *dwJob) Range(p0, p1 int) {
 		if in != lastIn {
 			for r := 0; r < ih; r++ {
 				o := (r+j.ph)*wp + j.pw
-				d, s := pad[o:o+iw], xp[r*iw:(r+1)*iw]
-				if iw > dmShortRow {
-					copy(d, s)
-					continue
-				}
-				for k := range d {
-					d[k] = s[k]
-				}
+				copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
 			}
 			lastIn = in
+		}
+		if j.flat {
+			acc := pad[j.hp*wp : j.hp*wp+oh*wp]
+			_ = gemm.ConvTaps2D(acc, oh*wp, 1, oh*wp, pad, 0, j.taps, wk, bv, j.lo, j.hi)
+			for r := 0; r < oh; r++ {
+				copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
+			}
+			continue
 		}
 		if j.sh == 1 && j.sw == 1 {
 			_ = gemm.ConvTaps2D(yp, ow, oh, ow, pad, wp, j.taps, wk, bv, j.lo, j.hi)

@@ -15,7 +15,7 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 		dwDirectMin, _ = strconv.Atoi(v)
 	}
 	for _, s := range []struct{ c, h, w, stride int }{
-		{32, 120, 160, 1}, {64, 60, 80, 1}, {128, 30, 40, 1}, {256, 15, 20, 1},
+		{32, 120, 160, 1}, {64, 60, 80, 1}, {128, 30, 40, 1}, {256, 15, 20, 1}, {512, 8, 10, 1}, {64, 60, 80, 2}, {128, 30, 40, 2},
 	} {
 		b.Run(fmt.Sprintf("%dx%dx%d/s%d", s.c, s.h, s.w, s.stride), func(b *testing.B) {
 			oh, ow := (s.h-1)/s.stride+1, (s.w-1)/s.stride+1

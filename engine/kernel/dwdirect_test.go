@@ -68,10 +68,12 @@ func TestDepthwiseDirectBits(t *testing.T) {
 		{12, 23, 3, 3, 1, 1, 1, 1, 1, 1}, {20, 20, 3, 3, 2, 2, 1, 2, 1, 1},
 		{30, 40, 3, 3, 1, 5, 9, 0, 0, 1}, {30, 41, 3, 3, 1, 0, 0, 0, 0, 1},
 	}
-	defer func(v int) { dwDirectMin = v }(dwDirectMin)
+	defer func(d, f int) { dwDirectMin, dwFlatMax = d, f }(dwDirectMin, dwFlatMax)
 	for _, dmin := range []int{16, 64, 1 << 30} {
-		dwDirectMin = dmin
-		testDepthwiseCases(t, rng, cases)
+		for _, fmax := range []int{0, 16, 1 << 30} {
+			dwDirectMin, dwFlatMax = dmin, fmax
+			testDepthwiseCases(t, rng, cases)
+		}
 	}
 }
 

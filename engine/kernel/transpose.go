@@ -240,7 +240,7 @@ func dmRange[T any](dst, src []T, p *dmPlan, blocked bool, lo, hi int) {
 
 // dmShortRow is the longest contiguous row copied element by element
 // rather than by copy (whose call costs more than a few moves).
-const dmShortRow = 16
+const dmShortRow = 4
 
 // dmRows runs rows [lo, hi) of a plan of at most two dimensions whose last
 // one is contiguous on both sides (n values per row): Slice and Concat
