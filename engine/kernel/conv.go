@@ -826,7 +826,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 		j.hp = max(ph+ih, (oh-1)*sh+(kh-1)*dh+1)
 		j.scratch = j.hp * wp
 		if sh == 1 && sw == 1 && ow < dwFlatMax {
-			// Narrow planes: one flat run over the padded plane (a spare
+			// One flat run over the padded plane (a spare
 			// zero row for its last values) into an accumulator of oh
 			// rows of wp, copied out.
 			j.flat = true
@@ -854,8 +854,10 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 var dwDirectMin = 64
 
 // dwFlatMax is the narrowest output row for which depthwise2DF32 computes
-// the padded plane row by row rather than laid out flat.
-var dwFlatMax = 16
+// a padded unit-stride plane row by row rather than laid out flat: never,
+// by default, as short rows keep too few accumulation chains in flight
+// (the flat form runs in blocks of 64 values and copies the rows out).
+var dwFlatMax = 1 << 30
 
 // dwJob is depthwise2DF32's loop over output planes; taps is kept for
 // reuse.
