@@ -759,15 +759,18 @@ func (j *dwGenericJob[T]) Range(p0, p1 int) {
 }
 
 // depthwise2DF32 is depthwise2D for float32 with no dilation along the
-// width. Each input plane is copied once into a zero-padded plane, so that
-// no window needs a bounds check. With unit strides, output row r of the
-// accumulator, stored with the padded row width wp as its stride, reads
-// padded rows r+a (times the height dilation) at columns i+j, which are the
-// flat offsets r*wp + i + a*wp + j: the whole plane for kernel row a is
-// then one run of gemm.ConvRow (the vector loop) over the flat
-// accumulator, computing a few unused values in the padding columns.
-// Otherwise each output row takes kh such runs. The rows are then copied
-// out and take the fused clamp, if any, while in cache.
+// width.
+//
+// With unit strides every output value is bias + one fused multiply-add per
+// tap over the zero-padded input, in tap order (gemm.ConvTaps2D). The
+// interior rectangle of outputs, whose windows lie inside the input, reads
+// the input plane in place; the border rows and columns read small
+// zero-padded copies of the input around them (dwJob.border), so the
+// values, padding zeros included, are the same as over a padded plane.
+//
+// Otherwise each input plane is copied once into a zero-padded plane, so
+// that no window needs a bounds check, and each output row is one run of
+// gemm.ConvTaps over kh padded rows. Both take the fused clamp, if any.
 func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult int, bias []float32, act *Clamp, y []float32, threads int) {
 	ih, iw := win.In[0], win.In[1]
 	oh, ow := win.Out[0], win.Out[1]
@@ -775,42 +778,68 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	sh, sw := win.Strides[0], win.Strides[1]
 	dh := win.Dilations[0]
 	ph, pw := win.PadBegin[0], win.PadBegin[1]
-	ow8 := (ow + 7) &^ 7
-	// Padded row width: the input at column pw, zeros around it, and room
-	// for a rounded-up output row plus the value the stride-2 loop may read
-	// past its last tap.
-	wp := max(pw+iw, (ow8-1)*sw+kw+1)
-	// (With strides of 2 the flat form would compute as many unused
-	// values as used ones: those go row by row.)
-	flat := sh == 1 && sw == 1
-	// Accumulator of the flat form: oh rows of wp, rounded up to whole
-	// vector blocks (rows go straight to the output otherwise).
-	accLen := 0
-	if flat {
-		accLen = (oh*wp + 7) &^ 7
-	}
-	// Padded rows: the input at row ph, and zero rows below it as far as
-	// the last (rounded-up) accumulator value reads.
-	hp := max(ph+ih, (oh-1)*sh+(kh-1)*dh+1)
-	if flat {
-		hp = max(hp, ((kh-1)*dh*wp+(accLen-1)*sw+kw+1+wp-1)/wp)
-	}
 	j := dwJobs.get()
 	*j = dwJob{
 		x: x, w: w, bias: bias, y: y, c: c, mult: mult,
-		ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw,
-		wp: wp, hp: hp, accLen: accLen, flat: flat,
+		ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, dh: dh,
 		lo: float32(math.Inf(-1)), hi: float32(math.Inf(1)),
-		taps: cvGrow(j.taps, kh*kw),
+		taps: j.taps,
 	}
 	if act != nil {
 		j.lo, j.hi = act.Lo, act.Hi
 	}
-	// In both forms tap (a, t) reads the padded plane (or the rows from an
-	// output row's first one) at a*dh*wp + t.
-	for a := 0; a < kh; a++ {
-		for t := 0; t < kw; t++ {
-			j.taps[a*kw+t] = a*dh*wp + t
+	kk := kh * kw
+	// The interior: output rows [r0, r1) and columns [c0, c1).
+	r0, c0 := min(ph, oh), min(pw, ow)
+	r1 := min(max(ih-(kh-1)*dh+ph, r0), oh)
+	c1 := min(max(iw-kw+1+pw, c0), ow)
+	if sh == 1 && sw == 1 && r1-r0 >= 4 && c1-c0 >= dwDirectMin {
+		j.direct = true
+		j.r0, j.r1, j.c0, j.c1 = r0, r1, c0, c1
+		ext := (kh - 1) * dh
+		// The border columns' padded input is kept transposed, a row of
+		// tl values per padded column: output rows [r0, r1) rounded up to
+		// whole vector blocks and the rows their windows reach.
+		rows8 := (r1 - r0 + 7) &^ 7
+		j.tl = rows8 + ext
+		// Taps over the input (row stride iw), over a padded copy of
+		// whole rows (ow+kw-1) and over the transposed columns.
+		j.taps = cvGrow(j.taps, 3*kk)
+		for a := 0; a < kh; a++ {
+			for t := 0; t < kw; t++ {
+				j.taps[a*kw+t] = a*dh*iw + t
+				j.taps[kk+a*kw+t] = a*dh*(ow+kw-1) + t
+				j.taps[2*kk+a*kw+t] = t*j.tl + a*dh
+			}
+		}
+		cols := max(c0, ow-c1) + kw - 1
+		j.scratch = max((max(r0, oh-r1)+ext)*(ow+kw-1), cols*j.tl+rows8)
+	} else {
+		ow8 := (ow + 7) &^ 7
+		// Padded row width: the input at column pw, zeros around it, and
+		// room for a rounded-up output row plus the value the stride-2
+		// loop may read past its last tap.
+		wp := max(pw+iw, (ow8-1)*sw+kw+1)
+		// Padded rows: the input at row ph, and zero rows below it as far
+		// as the last output row reads.
+		j.wp = wp
+		j.hp = max(ph+ih, (oh-1)*sh+(kh-1)*dh+1)
+		j.scratch = j.hp * wp
+		if sh == 1 && sw == 1 && ow < dwFlatMax {
+			// One flat run over the padded plane (a spare
+			// zero row for its last values) into an accumulator of oh
+			// rows of wp, copied out.
+			j.flat = true
+			j.hp = max(j.hp, oh+(kh-1)*dh+1)
+			j.scratch = j.hp*wp + oh*wp
+		}
+		// Tap (a, t) reads the rows from an output row's first one at
+		// a*dh*wp + t.
+		j.taps = cvGrow(j.taps, kk)
+		for a := 0; a < kh; a++ {
+			for t := 0; t < kw; t++ {
+				j.taps[a*kw+t] = a*dh*wp + t
+			}
 		}
 	}
 	planes := batch * c * mult
@@ -820,6 +849,16 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 	dwJobs.put(j)
 }
 
+// dwDirectMin is the fewest interior columns for which depthwise2DF32
+// reads the interior in place.
+var dwDirectMin = 64
+
+// dwFlatMax is the narrowest output row for which depthwise2DF32 computes
+// a padded unit-stride plane row by row rather than laid out flat: never,
+// by default, as short rows keep too few accumulation chains in flight
+// (the flat form runs in blocks of 64 values and copies the rows out).
+var dwFlatMax = 1 << 30
+
 // dwJob is depthwise2DF32's loop over output planes; taps is kept for
 // reuse.
 type dwJob struct {
@@ -827,9 +866,13 @@ type dwJob struct {
 	c, mult        int
 	ih, iw, oh, ow int
 	kh, kw, sh, sw int
-	ph, pw         int
-	wp, hp, accLen int
-	flat           bool
+	ph, pw, dh     int
+	wp, hp         int // the padded plane (not direct)
+	direct         bool
+	flat           bool // narrow unit-stride planes (not direct)
+	r0, r1, c0, c1 int  // the interior (direct)
+	tl             int  // transposed border column length (direct)
+	scratch        int  // scratch values per goroutine
 	lo, hi         float32
 	taps           []int
 }
@@ -844,35 +887,50 @@ func (j *dwJob) Range(p0, p1 int) {
 	kh, kw, wp := j.kh, j.kw, j.wp
 	c, mult := j.c, j.mult
 	m := c * mult
-	sp := dwScratch.get(j.hp*wp + j.accLen)
-	scratch := *sp
-	pad, acc := scratch[:j.hp*wp], scratch[j.hp*wp:]
-	clear(pad)
+	kk := kh * kw
+	sp := dwScratch.get(j.scratch)
+	pad := *sp
+	if !j.direct {
+		clear(pad)
+	}
 	lastIn := -1
 	for p := p0; p < p1; p++ {
 		img, oc := p/m, p%m
 		ic := oc / mult
-		if in := img*c + ic; in != lastIn {
-			xp := j.x[in*ih*iw : (in+1)*ih*iw]
+		in := img*c + ic
+		xp := j.x[in*ih*iw : (in+1)*ih*iw]
+		yp := j.y[p*oh*ow : (p+1)*oh*ow]
+		wk := j.w[oc*kk : (oc+1)*kk]
+		var bv float32
+		if j.bias != nil {
+			bv = j.bias[oc]
+		}
+		if j.direct {
+			r0, r1, c0, c1 := j.r0, j.r1, j.c0, j.c1
+			_ = gemm.ConvTaps2D(yp[r0*ow+c0:], ow, r1-r0, c1-c0, xp[(r0-j.ph)*iw+c0-j.pw:], iw, j.taps[:kk], wk, bv, j.lo, j.hi)
+			j.rowsBorder(yp, xp, pad, j.taps[kk:2*kk], wk, bv, 0, r0)
+			j.rowsBorder(yp, xp, pad, j.taps[kk:2*kk], wk, bv, r1, oh)
+			j.colsBorder(yp, xp, pad, j.taps[2*kk:], wk, bv, 0, c0)
+			j.colsBorder(yp, xp, pad, j.taps[2*kk:], wk, bv, c1, ow)
+			continue
+		}
+		if in != lastIn {
 			for r := 0; r < ih; r++ {
 				o := (r+j.ph)*wp + j.pw
 				copy(pad[o:o+iw], xp[r*iw:(r+1)*iw])
 			}
 			lastIn = in
 		}
-		yp := j.y[p*oh*ow : (p+1)*oh*ow]
-		wk := j.w[oc*kh*kw : (oc+1)*kh*kw]
-		var bv float32
-		if j.bias != nil {
-			bv = j.bias[oc]
-		}
 		if j.flat {
-			// One pass over the plane with every tap, the bias and the
-			// clamp (gemm.ConvTaps).
-			_ = gemm.ConvTaps(acc, pad, j.taps, wk, 1, bv, j.lo, j.hi)
+			acc := pad[j.hp*wp : j.hp*wp+oh*wp]
+			_ = gemm.ConvTaps2D(acc, oh*wp, 1, oh*wp, pad, 0, j.taps, wk, bv, j.lo, j.hi)
 			for r := 0; r < oh; r++ {
 				copy(yp[r*ow:(r+1)*ow], acc[r*wp:r*wp+ow])
 			}
+			continue
+		}
+		if j.sh == 1 && j.sw == 1 {
+			_ = gemm.ConvTaps2D(yp, ow, oh, ow, pad, wp, j.taps, wk, bv, j.lo, j.hi)
 			continue
 		}
 		// Row by row: each output row straight from the padded rows it
@@ -882,6 +940,72 @@ func (j *dwJob) Range(p0, p1 int) {
 		}
 	}
 	dwScratch.put(sp)
+}
+
+// rowsBorder computes the output rows [ra, rb) of a plane with unit
+// strides from a zero-padded copy (in patch) of the input rows they read:
+// padded rows [ra, rb+(kh-1)*dh), all ow+kw-1 padded columns, the padded
+// input holding the input at row ph, column pw. taps are the tap offsets
+// for that row width.
+func (j *dwJob) rowsBorder(yp, xp, patch []float32, taps []int, wk []float32, bv float32, ra, rb int) {
+	if rb <= ra {
+		return
+	}
+	ow, iw, pw := j.ow, j.iw, j.pw
+	pwid := ow + j.kw - 1
+	prows := rb - ra + (j.kh-1)*j.dh
+	patch = patch[:prows*pwid]
+	clear(patch)
+	// Input columns [0, q1) land at padded columns from pw.
+	q1 := min(pwid-pw, iw)
+	for u := 0; u < prows; u++ {
+		if r := ra + u - j.ph; r >= 0 && r < j.ih && q1 > 0 {
+			copy(patch[u*pwid+pw:], xp[r*iw:r*iw+q1])
+		}
+	}
+	_ = gemm.ConvTaps2D(yp[ra*ow:], ow, rb-ra, ow, patch, pwid, taps, wk, bv, j.lo, j.hi)
+}
+
+// colsBorder computes the output columns [ca, cb) of the interior rows
+// [r0, r1) of a plane with unit strides. The padded input columns they
+// read, [ca, cb+kw-1), are laid out as rows of tl values (padded rows from
+// r0, zeros past the padded input): output column c is then one flat
+// gemm.ConvTaps run over them from row c-ca, tap (a, t) at offset
+// t*tl + a*dh (taps), computed over whole vector blocks into a strip and
+// stored down the column.
+func (j *dwJob) colsBorder(yp, xp, patch []float32, taps []int, wk []float32, bv float32, ca, cb int) {
+	if cb <= ca {
+		return
+	}
+	iw, ow, tl := j.iw, j.ow, j.tl
+	ncols := cb - ca + j.kw - 1
+	rows := j.r1 - j.r0
+	rows8 := (rows + 7) &^ 7
+	tcols := patch[:ncols*tl]
+	strip := patch[ncols*tl : ncols*tl+rows8]
+	// Input rows [u0, u1) are the padded rows from r0 that hold input.
+	u0 := j.r0 - j.ph
+	u1 := min(j.ih-u0, tl)
+	for v := 0; v < ncols; v++ {
+		col := tcols[v*tl : (v+1)*tl]
+		q := ca + v - j.pw
+		if q < 0 || q >= iw {
+			clear(col)
+			continue
+		}
+		src := xp[u0*iw+q:]
+		for u := range col[:u1] {
+			col[u] = src[u*iw]
+		}
+		clear(col[u1:])
+	}
+	for c := ca; c < cb; c++ {
+		_ = gemm.ConvTaps(strip, tcols[(c-ca)*tl:], taps, wk, 1, bv, j.lo, j.hi)
+		dst := yp[j.r0*ow+c:]
+		for i, v := range strip[:rows] {
+			dst[i*ow] = v
+		}
+	}
 }
 
 // convGeneric is the float64 convolution: patch matrix and a plain product.

@@ -194,6 +194,10 @@ type dmMover interface {
 	scatterBlocks(dst, src any, offs []int, blk int)
 	// fill sets every element of dst to src[i].
 	fill(dst, src any, i int)
+	// clearOutside sets to the zero value every element of dst outside
+	// the box b (passed by value, so that callers' boxes stay on their
+	// stacks).
+	clearOutside(dst any, b dmBox)
 	// fillAt sets dst[o] = src[i] for every o in offs.
 	fillAt(dst, src any, i int, offs []int)
 	// gatherRows sets row r of dst (rows of len(cols) elements) to
@@ -311,6 +315,47 @@ func (dmMoverOf[T]) fill(dst, src any, i int) {
 	d, v := dst.([]T), src.([]T)[i]
 	for j := range d {
 		d[j] = v
+	}
+}
+
+// dmBox is a box of a row-major array of rank at most MaxDims: the array's
+// shape and strides, and the box's first index and length per axis.
+type dmBox struct {
+	rank                     int
+	shape, strides, lo, lens [MaxDims]int
+}
+
+func (dmMoverOf[T]) clearOutside(dst any, b dmBox) {
+	d := dst.([]T)
+	r := b.rank
+	shape, strides, lo, lens := b.shape[:r], b.strides[:r], b.lo[:r], b.lens[:r]
+	// Axes from inner on are not cut by the box: inside the box, whole
+	// blocks of strides[inner-1] elements are kept.
+	inner := len(shape)
+	for inner > 0 && lo[inner-1] == 0 && lens[inner-1] == shape[inner-1] {
+		inner--
+	}
+	if inner == 0 {
+		return
+	}
+	dmClearOutside(d, shape, strides, lo, lens, inner, 0, 0)
+}
+
+// dmClearOutside clears the elements of axis a on (from offset base)
+// outside the box; axes from inner on are whole.
+func dmClearOutside[T any](d []T, shape, strides, lo, lens []int, inner, a, base int) {
+	st := strides[a]
+	lo0, hi0 := min(lo[a], shape[a]), min(lo[a]+lens[a], shape[a])
+	if lens[a] == 0 {
+		hi0 = lo0
+	}
+	clear(d[base : base+lo0*st])
+	clear(d[base+hi0*st : base+shape[a]*st])
+	if a+1 >= inner {
+		return
+	}
+	for i := lo0; i < hi0; i++ {
+		dmClearOutside(d, shape, strides, lo, lens, inner, a+1, base+i*st)
 	}
 }
 

@@ -272,10 +272,13 @@ func (k *dmPadKernel) pad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, val *t
 	}
 	fill := mode == dmPadConstant && val != nil && !dmZeroScalar(val)
 	var out *tensor.Tensor
-	if mode == dmPadConstant && !fill {
-		out = ctx.New(x.DType, shape...) // the padding is zero
+	// Zero padding is cleared around the copied box below; otherwise the
+	// output is filled, or every element mapped.
+	zero := mode == dmPadConstant && !fill
+	if zero && r > MaxDims {
+		out = ctx.New(x.DType, shape...)
 	} else {
-		out = ctx.NewUninit(x.DType, shape...) // filled, or every element mapped
+		out = ctx.NewUninit(x.DType, shape...)
 	}
 	if out.Len() == 0 {
 		return out, nil
@@ -294,6 +297,13 @@ func (k *dmPadKernel) pad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, val *t
 	if mode == dmPadConstant {
 		if fill {
 			mv.fill(out.Data, val.Data, 0)
+		} else if r <= MaxDims {
+			b := dmBox{rank: r}
+			for i := 0; i < r; i++ {
+				b.shape[i], b.strides[i] = shape[i], ost[i]
+				b.lo[i], b.lens[i] = max(0, begin[i]), lens[i]
+			}
+			mv.clearOutside(out.Data, b)
 		}
 		mv.strided(out.Data, x.Data, newDmPlan(lens, ost, ist, doff, soff), redThreads(ctx))
 		return out, nil

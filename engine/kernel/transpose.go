@@ -174,6 +174,10 @@ func dmRange[T any](dst, src []T, p *dmPlan, blocked bool, lo, hi int) {
 	}
 	n, di, si := shape[r-1], ds[r-1], ss[r-1]
 	r1 := r - 1
+	if r1 <= 1 && di == 1 && si == 1 {
+		dmRows(dst, src, p, n, lo, hi)
+		return
+	}
 	var idxBuf [dmPlanDims]int
 	var idx []int
 	if r1 <= dmPlanDims {
@@ -192,6 +196,13 @@ func dmRange[T any](dst, src []T, p *dmPlan, blocked bool, lo, hi int) {
 	for row := lo; row < hi; row++ {
 		switch {
 		case di == 1 && si == 1:
+			if n <= dmShortRow {
+				d, s := dst[dOff:dOff+n], src[sOff:sOff+n]
+				for j := range d {
+					d[j] = s[j]
+				}
+				break
+			}
 			copy(dst[dOff:dOff+n], src[sOff:sOff+n])
 		case di == 1 && si == 0:
 			v := src[sOff]
@@ -224,6 +235,39 @@ func dmRange[T any](dst, src []T, p *dmPlan, blocked bool, lo, hi int) {
 			sOff -= ss[k] * shape[k]
 			idx[k] = 0
 		}
+	}
+}
+
+// dmShortRow is the longest contiguous row copied element by element
+// rather than by copy (whose call costs more than a few moves).
+const dmShortRow = 4
+
+// dmRows runs rows [lo, hi) of a plan of at most two dimensions whose last
+// one is contiguous on both sides (n values per row): Slice and Concat
+// along an inner axis, with no index bookkeeping per row, and short rows
+// moved element by element.
+func dmRows[T any](dst, src []T, p *dmPlan, n, lo, hi int) {
+	shape, ds, ss := p.axes()
+	dA, sA := 0, 0
+	if len(shape) == 2 {
+		dA, sA = ds[0], ss[0]
+	}
+	dOff, sOff := p.doff+lo*dA, p.soff+lo*sA
+	if n > dmShortRow {
+		for row := lo; row < hi; row++ {
+			copy(dst[dOff:dOff+n], src[sOff:sOff+n])
+			dOff += dA
+			sOff += sA
+		}
+		return
+	}
+	for row := lo; row < hi; row++ {
+		d, s := dst[dOff:dOff+n], src[sOff:sOff+n]
+		for j := range d {
+			d[j] = s[j]
+		}
+		dOff += dA
+		sOff += sA
 	}
 }
 

@@ -243,3 +243,55 @@ func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, h
 	}
 	return nil
 }
+
+// convTaps2DAsm, when set, is ConvTaps2D's vector loop: all of it, the
+// last partial block of each row overlapping the one before it (or, in
+// rows shorter than a block, with masked loads and stores), so that every
+// value is computed as the vector loop of ConvTaps computes it.
+var convTaps2DAsm func(out []float32, ostride, rows, n int, x []float32, xstride int, offs []int, w []float32, bias, lo, hi float32)
+
+// ConvTaps2D is ConvTaps with stride 1 over a rectangle: for r < rows and
+// k < n, out[r*ostride+k] = clamp(bias + sum over t of
+// w[t]*x[r*xstride+k+offs[t]]), the terms added in order of t and the
+// clamp as in ConvTaps. Each value is computed exactly as ConvTaps's
+// vector loop computes it where there is one (a fused multiply-add per
+// tap), with no value of out outside the rectangle written and no value
+// of x outside the windows read. Offsets must be at least 0, len(offs)
+// must equal len(w) >= 1, and out and x must hold the rectangle.
+func ConvTaps2D(out []float32, ostride, rows, n int, x []float32, xstride int, offs []int, w []float32, bias, lo, hi float32) error {
+	if rows <= 0 || n <= 0 {
+		return nil
+	}
+	if len(w) == 0 || len(offs) != len(w) || ostride < n || xstride < 0 {
+		return fmt.Errorf("gemm: ConvTaps2D: %d offsets for %d weights, %d columns, strides %d, %d", len(offs), len(w), n, ostride, xstride)
+	}
+	if need := (rows-1)*ostride + n; len(out) < need {
+		return fmt.Errorf("gemm: ConvTaps2D: out holds %d values, %d rows of %d with stride %d need %d", len(out), rows, n, ostride, need)
+	}
+	for _, o := range offs {
+		if o < 0 || (rows-1)*xstride+n-1+o >= len(x) {
+			return fmt.Errorf("gemm: ConvTaps2D: tap at offset %d does not fit %d rows of %d (stride %d) in x of %d values", o, rows, n, xstride, len(x))
+		}
+	}
+	if convTaps2DAsm != nil {
+		convTaps2DAsm(out, ostride, rows, n, x, xstride, offs, w, bias, lo, hi)
+		return nil
+	}
+	for r := 0; r < rows; r++ {
+		or, xr := out[r*ostride:r*ostride+n], x[r*xstride:]
+		for k := range or {
+			s := bias
+			for t, o := range offs {
+				s += w[t] * xr[k+o]
+			}
+			if s < lo {
+				s = lo
+			}
+			if s > hi {
+				s = hi
+			}
+			or[k] = s
+		}
+	}
+	return nil
+}

@@ -551,3 +551,198 @@ cs8tap:
 csdone:
 	VZEROUPPER
 	RET
+
+// Masks for the last partial block of convTaps2D: the 8 int32 from byte
+// offset (8-k)*4 have their first k lanes set.
+DATA ctMask<>+0(SB)/8, $0xffffffffffffffff
+DATA ctMask<>+8(SB)/8, $0xffffffffffffffff
+DATA ctMask<>+16(SB)/8, $0xffffffffffffffff
+DATA ctMask<>+24(SB)/8, $0xffffffffffffffff
+DATA ctMask<>+32(SB)/8, $0
+DATA ctMask<>+40(SB)/8, $0
+DATA ctMask<>+48(SB)/8, $0
+DATA ctMask<>+56(SB)/8, $0
+GLOBL ctMask<>(SB), RODATA|NOPTR, $64
+
+// func convTaps2D(out *float32, ostride, rows, n int, x *float32, xstride int, offs *int, w *float32, taps int, bias, lo, hi float32)
+//
+// For r < rows, k < n: out[r*ostride+k] = min(max(bias + sum_{t<taps}
+// w[t]*x[r*xstride+k+offs[t]], lo), hi), one fused multiply-add per tap in
+// order of t (as convTaps), the last partial block of each row with masked
+// loads and stores (no value outside the rows' windows is read or written).
+TEXT ·convTaps2D(SB), NOSPLIT, $0-84
+	MOVQ         out+0(FP), R14
+	MOVQ         x+32(FP), R13
+	MOVQ         offs+48(FP), R8
+	MOVQ         w+56(FP), R9
+	MOVQ         taps+64(FP), R10
+	VBROADCASTSS bias+72(FP), Y13
+	VBROADCASTSS lo+76(FP), Y14
+	VBROADCASTSS hi+80(FP), Y15
+
+c2row:
+	CMPQ rows+16(FP), $0
+	JEQ  c2done
+	MOVQ R14, DI
+	MOVQ R13, SI
+	MOVQ n+24(FP), CX
+
+c2b64:
+	CMPQ    CX, $64
+	JLT     c2b8
+	VMOVAPS Y13, Y0
+	VMOVAPS Y13, Y1
+	VMOVAPS Y13, Y2
+	VMOVAPS Y13, Y3
+	VMOVAPS Y13, Y4
+	VMOVAPS Y13, Y5
+	VMOVAPS Y13, Y6
+	VMOVAPS Y13, Y7
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R10, BX
+
+c2b64tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	VFMADD231PS  64(DX), Y12, Y2
+	VFMADD231PS  96(DX), Y12, Y3
+	VFMADD231PS  128(DX), Y12, Y4
+	VFMADD231PS  160(DX), Y12, Y5
+	VFMADD231PS  192(DX), Y12, Y6
+	VFMADD231PS  224(DX), Y12, Y7
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          c2b64tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMAXPS       Y2, Y14, Y2
+	VMINPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y14, Y3
+	VMINPS       Y3, Y15, Y3
+	VMAXPS       Y4, Y14, Y4
+	VMINPS       Y4, Y15, Y4
+	VMAXPS       Y5, Y14, Y5
+	VMINPS       Y5, Y15, Y5
+	VMAXPS       Y6, Y14, Y6
+	VMINPS       Y6, Y15, Y6
+	VMAXPS       Y7, Y14, Y7
+	VMINPS       Y7, Y15, Y7
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	VMOVUPS      Y4, 128(DI)
+	VMOVUPS      Y5, 160(DI)
+	VMOVUPS      Y6, 192(DI)
+	VMOVUPS      Y7, 224(DI)
+	ADDQ         $256, DI
+	ADDQ         $256, SI
+	SUBQ         $64, CX
+	JMP          c2b64
+
+c2b8:
+	CMPQ    CX, $8
+	JLT     c2tail
+	VMOVAPS Y13, Y0
+	VMOVAPS Y13, Y1
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	MOVQ    R10, BX
+	CMPQ    CX, $16
+	JLT     c2b8tap
+
+c2b16tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          c2b16tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	ADDQ         $64, DI
+	ADDQ         $64, SI
+	SUBQ         $16, CX
+	JMP          c2b8
+
+c2b8tap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          c2b8tap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+
+c2tail:
+	TESTQ     CX, CX
+	JEQ       c2next
+	// With a whole block in the row, the last one overlaps the one
+	// before: its values are recomputed the same.
+	MOVQ      n+24(FP), AX
+	CMPQ      AX, $8
+	JLT       c2mask
+	MOVQ      $8, AX
+	SUBQ      CX, AX
+	SHLQ      $2, AX
+	SUBQ      AX, SI
+	SUBQ      AX, DI
+	MOVQ      $8, CX
+	JMP       c2b8
+
+c2mask:
+	LEAQ      ctMask<>(SB), AX
+	MOVQ      $8, DX
+	SUBQ      CX, DX
+	VMOVDQU   (AX)(DX*4), Y11
+	VMOVAPS   Y13, Y0
+	MOVQ      R8, R11
+	MOVQ      R9, R12
+	MOVQ      R10, BX
+
+c2tailtap:
+	MOVQ         (R11), AX
+	LEAQ         (SI)(AX*4), DX
+	VBROADCASTSS (R12), Y12
+	VMASKMOVPS   (DX), Y11, Y4
+	VFMADD231PS  Y4, Y12, Y0
+	ADDQ         $8, R11
+	ADDQ         $4, R12
+	DECQ         BX
+	JNZ          c2tailtap
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMASKMOVPS   Y0, Y11, (DI)
+
+c2next:
+	MOVQ ostride+8(FP), AX
+	LEAQ (R14)(AX*4), R14
+	MOVQ xstride+40(FP), AX
+	LEAQ (R13)(AX*4), R13
+	DECQ rows+16(FP)
+	JMP  c2row
+
+c2done:
+	VZEROUPPER
+	RET
