@@ -112,34 +112,16 @@ func (p *plan) qdqAt(in []step, i int, readers, reader []int, producer map[int]i
 		len(st.out) != 1 || st.out[0] < 0 || len(st.in) < 2 {
 		return nil
 	}
-	// The output: read only by a per-tensor QuantizeLinear.
-	y := st.out[0]
-	k := reader[y]
-	if p.keep[y] || readers[y] != 1 || k <= i {
-		return nil
-	}
-	q := &in[k]
-	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 {
-		return nil
-	}
-	ys, yzp := scalarParams(q.consts, 1, 2)
-	if ys == nil || yzp == nil || !quantOnlyAttrs(q.proto) {
-		return nil
-	}
-	// The input: a per-tensor DequantizeLinear run in this graph.
+	// The output read only by a per-tensor QuantizeLinear, the input a
+	// per-tensor DequantizeLinear run in this graph.
+	k := p.outputQ(in, i, readers, reader)
 	x := st.in[0]
-	j, ok := producer[x]
-	if !ok || j >= i {
+	j := inputDQ(in, i, x, producer)
+	if k < 0 || j < 0 {
 		return nil
 	}
-	dq := &in[j]
-	if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
-		return nil
-	}
-	xs, xzp := scalarParams(dq.consts, 1, 2)
-	if xs == nil || xzp == nil {
-		return nil
-	}
+	q, dq := &in[k], &in[j]
+	xs, _ := scalarParams(dq.consts, 1, 2)
 	// The weight: a folded DequantizeLinear of constant 8-bit data.
 	w := p.foldedFrom[st.in[1]]
 	if w == nil || !isOp(w, "DequantizeLinear") || len(w.in) < 2 || !quantOnlyAttrs(w.proto) {
@@ -225,6 +207,46 @@ func (p *plan) qdqAt(in []step, i int, readers, reader []int, producer map[int]i
 	}
 }
 
+// outputQ returns the index of the QuantizeLinear step that alone reads
+// step i's single output (not kept), with a per-tensor scale and zero
+// point, or -1.
+func (p *plan) outputQ(in []step, i int, readers, reader []int) int {
+	st := &in[i]
+	if len(st.out) != 1 || st.out[0] < 0 {
+		return -1
+	}
+	y := st.out[0]
+	k := reader[y]
+	if p.keep[y] || readers[y] != 1 || k <= i {
+		return -1
+	}
+	q := &in[k]
+	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 || !quantOnlyAttrs(q.proto) {
+		return -1
+	}
+	if s, _ := scalarParams(q.consts, 1, 2); s == nil {
+		return -1
+	}
+	return k
+}
+
+// inputDQ returns the index of the DequantizeLinear step before step i
+// that produces x, with a per-tensor scale and zero point, or -1.
+func inputDQ(in []step, i, x int, producer map[int]int) int {
+	j, ok := producer[x]
+	if x < 0 || !ok || j >= i {
+		return -1
+	}
+	dq := &in[j]
+	if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
+		return -1
+	}
+	if s, _ := scalarParams(dq.consts, 1, 2); s == nil {
+		return -1
+	}
+	return j
+}
+
 // aloneReader returns [j] when the DequantizeLinear step j's output x has
 // one reader (the step being fused) and is not kept, else nothing.
 func aloneReader(j, x int, readers []int, keep []bool) []int {
@@ -269,27 +291,16 @@ func (p *plan) qdqPassAt(in []step, i int, readers, reader []int, producer map[i
 	if st.proto.GetOpType() == "MaxPool" && (st.opset < 12 || len(st.proto.GetOutput()) > 1 && st.proto.GetOutput()[1] != "") {
 		return nil // 8-bit MaxPool needs opset 12; or the indices are requested
 	}
-	y := st.out[0]
-	k := reader[y]
-	if p.keep[y] || readers[y] != 1 || k <= i {
-		return nil
-	}
-	q := &in[k]
-	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 || !quantOnlyAttrs(q.proto) {
-		return nil
-	}
+	k := p.outputQ(in, i, readers, reader)
 	x := st.in[0]
-	j, ok := producer[x]
-	if !ok || j >= i {
+	j := inputDQ(in, i, x, producer)
+	if k < 0 || j < 0 {
 		return nil
 	}
-	dq := &in[j]
-	if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
-		return nil
-	}
+	q, dq := &in[k], &in[j]
 	xs, xzp := scalarParams(dq.consts, 1, 2)
 	ys, yzp := scalarParams(q.consts, 1, 2)
-	if xs == nil || ys == nil || xzp.DType != yzp.DType ||
+	if xzp.DType != yzp.DType ||
 		xs.Data.([]float32)[0] != ys.Data.([]float32)[0] || !sameValue(xzp, yzp) {
 		return nil
 	}
@@ -310,33 +321,20 @@ func (p *plan) qdqConcatAt(in []step, i int, readers, reader []int, producer map
 	if len(st.out) != 1 || st.out[0] < 0 || len(st.in) == 0 {
 		return nil
 	}
-	y := st.out[0]
-	k := reader[y]
-	if p.keep[y] || readers[y] != 1 || k <= i {
+	k := p.outputQ(in, i, readers, reader)
+	if k < 0 {
 		return nil
 	}
 	q := &in[k]
-	if !isOp(q, "QuantizeLinear") || len(q.in) < 3 || q.in[0] != y || len(q.out) != 1 || q.out[0] < 0 || !quantOnlyAttrs(q.proto) {
-		return nil
-	}
-	if ys, _ := scalarParams(q.consts, 1, 2); ys == nil {
-		return nil
-	}
 	inputs := []int{q.in[1], q.in[2]}
 	var dqs []int
 	seen := map[int]bool{}
 	for _, x := range st.in {
-		j, ok := producer[x]
-		if x < 0 || !ok || j >= i {
+		j := inputDQ(in, i, x, producer)
+		if j < 0 {
 			return nil
 		}
 		dq := &in[j]
-		if !isOp(dq, "DequantizeLinear") || len(dq.in) < 3 || len(dq.out) != 1 || dq.out[0] != x || !quantOnlyAttrs(dq.proto) {
-			return nil
-		}
-		if xs, _ := scalarParams(dq.consts, 1, 2); xs == nil {
-			return nil
-		}
 		inputs = append(inputs, dq.in[0], dq.in[1], dq.in[2])
 		if !seen[x] {
 			seen[x] = true
