@@ -3,8 +3,6 @@ package kernel
 import (
 	"fmt"
 	"sync/atomic"
-
-	"github.com/onnxquant/onnxquant/internal/parallel"
 )
 
 // Multidirectional (numpy-style) broadcasting, shared by every elementwise
@@ -33,16 +31,15 @@ import (
 // one row of the innermost dimension. Inside a run each operand's element i
 // is at offset+i*innerStride, so the kernel's inner loop is a plain slice
 // loop in one of three shapes (vector-vector, scalar-vector, vector-scalar)
-// with the scalar hoisted out of the loop. broadcast.each hands out the runs,
-// keeps each operand's row offset with an odometer over the outer
-// dimensions (no division per row), and splits the output into contiguous
-// chunks over threads, cutting a long row into several runs if needed.
+// with the scalar hoisted out of the loop. broadcast.walkRuns hands out the
+// runs of a range of output elements, keeping each operand's row offset with
+// an odometer over the outer dimensions (no division per row), and cutting
+// a long row into several runs if needed.
 //
-// each takes a closure, which is allocated on every call. The kernels of
-// this family run allocation-free instead: the broadcast is cached per
-// kernel for the last input shapes (bcCache), and the loop is a job taken
-// from a pool (kindJobPool) that parallel.Do runs, whose Range calls walkRuns
-// with the job itself as the runner.
+// The kernels run allocation-free: the broadcast is cached per kernel for
+// the last input shapes (bcCache), and the loop is a job taken from a pool
+// that parallel.Do splits over threads, whose Range calls walkRuns with the
+// job itself as the runner.
 
 // broadcastShape returns the shape that the given shapes broadcast to under
 // ONNX multidirectional broadcasting, or an error naming the shapes when they
@@ -199,84 +196,13 @@ func newBroadcastTo(out []int, shapes ...[]int) *broadcast {
 // for the whole run).
 func (b *broadcast) inner(k int) int { return b.strides[k][len(b.dims)-1] }
 
-// Grain sizes for broadcast.each and parallel.For: the fewest elements worth
+// Grain sizes for the parallel loops of broadcasting kernels: the fewest elements worth
 // a goroutine for a cheap operation (an add) and for one that costs about a
 // transcendental function per element.
 const (
 	grainCheap = 1 << 15
 	grainHeavy = 1 << 12
 )
-
-// each calls fn for every run of output elements [o, o+n) that lies in one
-// row of the innermost dimension; off[k] is operand k's element offset for
-// output element o. Runs are spread over up to threads goroutines in
-// contiguous chunks of at least grain elements; fn must only write output
-// elements of its own run. off belongs to the calling goroutine and is valid
-// only during the call.
-func (b *broadcast) each(threads, grain int, fn func(o, n int, off []int)) {
-	parallel.For(b.Size, grain, threads, func(lo, hi int) { b.walk(lo, hi, fn) })
-}
-
-// walk calls fn for the runs covering output elements [lo, hi).
-func (b *broadcast) walk(lo, hi int, fn func(o, n int, off []int)) {
-	nd := len(b.dims)
-	nk := len(b.strides)
-	width := b.dims[nd-1]
-	// Row index digits over the outer dimensions, and each operand's offset
-	// at the start of the current row.
-	var idxBuf [8]int
-	var offBuf, baseBuf [4]int
-	idx := idxBuf[:0]
-	if nd > len(idxBuf) {
-		idx = make([]int, nd)
-	} else {
-		idx = idxBuf[:nd]
-	}
-	base, off := baseBuf[:0], offBuf[:0]
-	if nk > len(baseBuf) {
-		base, off = make([]int, nk), make([]int, nk)
-	} else {
-		base, off = baseBuf[:nk], offBuf[:nk]
-	}
-	row, col := lo/width, lo%width
-	for d := nd - 2; d >= 0; d-- {
-		idx[d] = row % b.dims[d]
-		row /= b.dims[d]
-	}
-	for k, st := range b.strides {
-		o := 0
-		for d := 0; d < nd-1; d++ {
-			o += idx[d] * st[d]
-		}
-		base[k] = o
-	}
-	for pos := lo; pos < hi; {
-		n := min(width-col, hi-pos)
-		for k, st := range b.strides {
-			off[k] = base[k] + col*st[nd-1]
-		}
-		fn(pos, n, off)
-		pos += n
-		col = 0
-		if pos >= hi {
-			break
-		}
-		// Next row: odometer increment over the outer dimensions.
-		for d := nd - 2; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < b.dims[d] {
-				for k, st := range b.strides {
-					base[k] += st[d]
-				}
-				break
-			}
-			idx[d] = 0
-			for k, st := range b.strides {
-				base[k] -= st[d] * (b.dims[d] - 1)
-			}
-		}
-	}
-}
 
 // maxRunOps is the most operands walkRuns handles (Where has three).
 const maxRunOps = 3
@@ -293,7 +219,8 @@ type runner interface {
 }
 
 // walkRuns calls r.run for the runs covering output elements [lo, hi), as
-// walk does, for a broadcast of at most maxRunOps operands.
+// the reference walk in the tests does, for a broadcast of at most
+// maxRunOps operands.
 func (b *broadcast) walkRuns(lo, hi int, r runner) {
 	nd := len(b.dims)
 	width := b.dims[nd-1]

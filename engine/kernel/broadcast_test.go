@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/onnxquant/onnxquant/internal/parallel"
 )
 
 func TestBroadcastShape(t *testing.T) {
@@ -182,6 +184,81 @@ func TestLegacyBroadcast(t *testing.T) {
 		}
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%d: got %v, %v; want %v", i, got, err, tc.want)
+		}
+	}
+}
+
+// The reference walk the allocation-free walkRuns is checked against (and
+// each, its parallel form): operands offsets in a slice, fn a function
+// value.
+
+// each calls fn for every run of output elements [o, o+n) that lies in one
+// row of the innermost dimension; off[k] is operand k's element offset for
+// output element o. Runs are spread over up to threads goroutines in
+// contiguous chunks of at least grain elements; fn must only write output
+// elements of its own run. off belongs to the calling goroutine and is valid
+// only during the call.
+func (b *broadcast) each(threads, grain int, fn func(o, n int, off []int)) {
+	parallel.For(b.Size, grain, threads, func(lo, hi int) { b.walk(lo, hi, fn) })
+}
+
+// walk calls fn for the runs covering output elements [lo, hi).
+func (b *broadcast) walk(lo, hi int, fn func(o, n int, off []int)) {
+	nd := len(b.dims)
+	nk := len(b.strides)
+	width := b.dims[nd-1]
+	// Row index digits over the outer dimensions, and each operand's offset
+	// at the start of the current row.
+	var idxBuf [8]int
+	var offBuf, baseBuf [4]int
+	idx := idxBuf[:0]
+	if nd > len(idxBuf) {
+		idx = make([]int, nd)
+	} else {
+		idx = idxBuf[:nd]
+	}
+	base, off := baseBuf[:0], offBuf[:0]
+	if nk > len(baseBuf) {
+		base, off = make([]int, nk), make([]int, nk)
+	} else {
+		base, off = baseBuf[:nk], offBuf[:nk]
+	}
+	row, col := lo/width, lo%width
+	for d := nd - 2; d >= 0; d-- {
+		idx[d] = row % b.dims[d]
+		row /= b.dims[d]
+	}
+	for k, st := range b.strides {
+		o := 0
+		for d := 0; d < nd-1; d++ {
+			o += idx[d] * st[d]
+		}
+		base[k] = o
+	}
+	for pos := lo; pos < hi; {
+		n := min(width-col, hi-pos)
+		for k, st := range b.strides {
+			off[k] = base[k] + col*st[nd-1]
+		}
+		fn(pos, n, off)
+		pos += n
+		col = 0
+		if pos >= hi {
+			break
+		}
+		// Next row: odometer increment over the outer dimensions.
+		for d := nd - 2; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < b.dims[d] {
+				for k, st := range b.strides {
+					base[k] += st[d]
+				}
+				break
+			}
+			idx[d] = 0
+			for k, st := range b.strides {
+				base[k] -= st[d] * (b.dims[d] - 1)
+			}
 		}
 	}
 }

@@ -190,12 +190,17 @@ type qBinaryJob struct {
 
 var qBinaryJobs jobPool[qBinaryJob]
 
-func (j *qBinaryJob) Range(lo, hi int) {
+func (j *qBinaryJob) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+// run computes the output run [o, o+n) (a runner of broadcast.walkRuns).
+func (j *qBinaryJob) run(o, n int, off runOffs) {
+	ia, ib := j.bc.inner(0), j.bc.inner(1)
 	if j.signed {
-		qBinaryRun(j, qFromBytes[int8](j.a), qFromBytes[int8](j.b), qFromBytes[int8](j.y), lo, hi)
-	} else {
-		qBinaryRun(j, j.a, j.b, j.y, lo, hi)
+		a, b, y := qFromBytes[int8](j.a), qFromBytes[int8](j.b), qFromBytes[int8](j.y)
+		qBinarySpan(&j.p, a, b, y[o:o+n], off[0], off[1], ia, ib)
+		return
 	}
+	qBinarySpan(&j.p, j.a, j.b, j.y[o:o+n], off[0], off[1], ia, ib)
 }
 
 // qBinaryParams holds the constants of one QLinearAdd/QLinearMul run.
@@ -211,55 +216,6 @@ func (p *qBinaryParams) sat(t float32) int32 {
 	t = max(float32(p.lo)-1, min(float32(p.hi)+1, t))
 	v := int32(rne32(t))
 	return max(p.lo, min(p.hi, v))
-}
-
-// qBinaryRun computes output elements [lo, hi) of j, run by run as
-// broadcast.walk hands them out (its walk is written out here so that no
-// function value is called per run).
-func qBinaryRun[T int8 | uint8](j *qBinaryJob, a, b, y []T, lo, hi int) {
-	bc, p := j.bc, &j.p
-	ia, ib := bc.inner(0), bc.inner(1)
-	nd := len(bc.dims)
-	width := bc.dims[nd-1]
-	sa, sb := bc.strides[0], bc.strides[1]
-	var ibuf [MaxDims]int
-	idx := ibuf[:0]
-	if nd > len(ibuf) {
-		idx = make([]int, nd)
-	} else {
-		idx = ibuf[:nd]
-	}
-	row, col := lo/width, lo%width
-	for d := nd - 2; d >= 0; d-- {
-		idx[d] = row % bc.dims[d]
-		row /= bc.dims[d]
-	}
-	baseA, baseB := 0, 0
-	for d := 0; d < nd-1; d++ {
-		baseA += idx[d] * sa[d]
-		baseB += idx[d] * sb[d]
-	}
-	for pos := lo; pos < hi; {
-		n := min(width-col, hi-pos)
-		qBinarySpan(p, a, b, y[pos:pos+n], baseA+col*sa[nd-1], baseB+col*sb[nd-1], ia, ib)
-		pos += n
-		col = 0
-		if pos >= hi {
-			break
-		}
-		// Next row: odometer increment over the outer dimensions.
-		for d := nd - 2; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < bc.dims[d] {
-				baseA += sa[d]
-				baseB += sb[d]
-				break
-			}
-			idx[d] = 0
-			baseA -= sa[d] * (bc.dims[d] - 1)
-			baseB -= sb[d] * (bc.dims[d] - 1)
-		}
-	}
 }
 
 // qBinarySpan computes the run out of the output, whose operands start at
