@@ -281,7 +281,7 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 		maxPoolPlanes(g, x, y, nil, p0, p1, false)
 		return
 	}
-	if out2 < 16 {
+	if out2 < 8 {
 		// Short rows: the vector loops' calls cost more than they save.
 		maxPoolSmallF32(g, x, y, p0, p1)
 		return
@@ -305,7 +305,12 @@ func maxPool2DF32(g *poolGeom, x, y []float32, p0, p1 int) {
 				}
 				continue
 			}
-			for i := range colMax {
+			// The copy below overwrites the middle; only the padding
+			// around it must be -Inf.
+			for i := range colMax[:pb] {
+				colMax[i] = lowest
+			}
+			for i := pb + in2; i < len(colMax); i++ {
 				colMax[i] = lowest
 			}
 			mid := colMax[pb : pb+in2]

@@ -100,9 +100,15 @@ func MaxInto(dst, src []float32) {
 	n := len(dst)
 	src = src[:n]
 	done := 0
-	if maxIntoAsm != nil {
-		if done = n &^ 7; done > 0 {
-			maxIntoAsm(dst, src, done)
+	if maxIntoAsm != nil && n >= 8 {
+		done = n &^ 7
+		maxIntoAsm(dst, src, done)
+		if done < n {
+			// The last 8 again: max is idempotent, so the overlap
+			// with the values done is harmless and the tail needs no
+			// scalar loop.
+			maxIntoAsm(dst[n-8:], src[n-8:], 8)
+			done = n
 		}
 	}
 	for i := done; i < n; i++ {
@@ -140,6 +146,12 @@ func PoolRowMax(out, x []float32, kw, stride int) error {
 		}
 		if done > 0 {
 			poolRowMaxAsm(out, done, x, kw, stride)
+			// A tail of the last 8 outputs again (each output depends
+			// on x alone), when the vector loop's reads stay in x.
+			if t := n - 8; done < n && t >= 0 && (stride == 1 || len(x) >= (n-1)*2+kw+1) {
+				poolRowMaxAsm(out[t:], 8, x[t*stride:], kw, stride)
+				done = n
+			}
 		}
 	}
 	for i := done; i < n; i++ {
