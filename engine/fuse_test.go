@@ -296,3 +296,90 @@ func TestConvAddFolding(t *testing.T) {
 		}
 	}
 }
+
+// TestArithActivationFusion builds Add->Relu, Sub(scalar)->Clip,
+// Mul(per-channel)->Relu, Div->Relu with the quotient also an output (not
+// fused) and an int32 Add->Relu, and checks fused and observed runs value
+// for value against float32 arithmetic done here, and that the fused plan
+// merged exactly the three float32 pairs and the int32 one.
+func TestArithActivationFusion(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 2))
+	const c, h, w = 4, 5, 7
+	n := c * h * w
+	x, y := randF32(r, n), randF32(r, n)
+	x[3], y[3] = float32(math.Copysign(0, -1)), 0 // -0 + 0 = +0; Relu keeps it
+	ch := randF32(r, c)
+	s := float32(0.3)
+	lo, hi := float32(-0.5), float32(0.25)
+	xi, yi := make([]int32, n), make([]int32, n)
+	for i := range xi {
+		xi[i], yi[i] = int32(r.IntN(200)-100), int32(r.IntN(200)-100)
+	}
+	b := onnxbuild.New(14).
+		Input("x", tensor.Float32, 1, c, h, w).Input("y", tensor.Float32, 1, c, h, w).
+		Input("xi", tensor.Int32, 1, c, h, w).Input("yi", tensor.Int32, 1, c, h, w).
+		Init("s", tensor.FromSlice([]int{}, []float32{s})).
+		Init("ch", tensor.FromSlice([]int{c, 1, 1}, ch)).
+		Init("lo", tensor.FromSlice([]int{}, []float32{lo})).Init("hi", tensor.FromSlice([]int{}, []float32{hi})).
+		Node("Add", []string{"x", "y"}, []string{"a1"}).Node("Relu", []string{"a1"}, []string{"o1"}).
+		Node("Sub", []string{"x", "s"}, []string{"a2"}).Node("Clip", []string{"a2", "lo", "hi"}, []string{"o2"}).
+		Node("Mul", []string{"x", "ch"}, []string{"a3"}).Node("Relu", []string{"a3"}, []string{"o3"}).
+		Node("Div", []string{"y", "x"}, []string{"a4"}).Node("Relu", []string{"a4"}, []string{"o4"}).
+		Node("Add", []string{"xi", "yi"}, []string{"a5"}).Node("Relu", []string{"a5"}, []string{"o5"})
+	for _, o := range []string{"o1", "o2", "o3", "o4", "a4"} {
+		b = b.Output(o, tensor.Float32, 1, c, h, w)
+	}
+	b = b.Output("o5", tensor.Int32, 1, c, h, w)
+	clamp := func(v, lo, hi float32) float32 {
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		return v
+	}
+	inf := float32(math.Inf(1))
+	want := map[string][]float32{}
+	for _, o := range []string{"o1", "o2", "o3", "o4", "a4"} {
+		want[o] = make([]float32, n)
+	}
+	want5 := make([]int32, n)
+	for i := range x {
+		want["o1"][i] = clamp(x[i]+y[i], 0, inf)
+		want["o2"][i] = clamp(x[i]-s, lo, hi)
+		want["o3"][i] = clamp(x[i]*ch[i/(h*w)], 0, inf)
+		want["a4"][i] = y[i] / x[i]
+		want["o4"][i] = clamp(y[i]/x[i], 0, inf)
+		want5[i] = max(xi[i]+yi[i], 0)
+	}
+	feeds := map[string]*tensor.Tensor{
+		"x": tensor.FromSlice([]int{1, c, h, w}, x), "y": tensor.FromSlice([]int{1, c, h, w}, y),
+		"xi": tensor.FromSlice([]int{1, c, h, w}, xi), "yi": tensor.FromSlice([]int{1, c, h, w}, yi),
+	}
+	sess, err := New(b.M, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sess.main.steps) - len(sess.main.fast); sess.main.fast == nil || got != 4 {
+		t.Fatalf("fused plan has %d steps for %d plain ones, want 4 fewer", len(sess.main.fast), len(sess.main.steps))
+	}
+	for _, ro := range []RunOptions{{}, {Observer: func(string, *tensor.Tensor) {}}} {
+		out, err := sess.RunWith(context.Background(), feeds, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, wv := range want {
+			for i, v := range out[name].Data.([]float32) {
+				if math.Float32bits(v) != math.Float32bits(wv[i]) {
+					t.Fatalf("observed %v: %s[%d] = %g, want %g", ro.Observer != nil, name, i, v, wv[i])
+				}
+			}
+		}
+		for i, v := range out["o5"].Data.([]int32) {
+			if v != want5[i] {
+				t.Fatalf("observed %v: o5[%d] = %d, want %d", ro.Observer != nil, i, v, want5[i])
+			}
+		}
+	}
+}

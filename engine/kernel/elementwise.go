@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -229,12 +230,24 @@ func buildArith(op arithOp) Builder {
 	}
 }
 
-// arithKernel is a prepared Add, Sub, Mul or Div node.
+// arithKernel is a prepared Add, Sub, Mul or Div node; act, when set, is
+// a clamp fused into its float32 output (see FuseClamp).
 type arithKernel struct {
-	n  *Node
-	op arithOp
-	lb legacyBroadcast
-	bc bcCache
+	n   *Node
+	op  arithOp
+	lb  legacyBroadcast
+	bc  bcCache
+	act *Clamp
+}
+
+// FuseClamp implements ClampFuser: the clamp is applied as each float32
+// result is written, in the same pass.
+func (k *arithKernel) FuseClamp(c Clamp, act Kernel, actIn []*tensor.Tensor) Kernel {
+	if k.act != nil || act == nil {
+		return nil
+	}
+	fused := &arithKernel{n: k.n, op: k.op, lb: k.lb, act: &c}
+	return &fusedClampKernel{fused: fused, plain: k, act: act, actIn: append([]*tensor.Tensor(nil), actIn...)}
 }
 
 func (k *arithKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -245,6 +258,11 @@ func (k *arithKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	bc, err := k.lb.cached(&k.bc, in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, n.Errorf("%w", err)
+	}
+	if k.act != nil && in[0].DType == tensor.Float32 && in[1].DType == tensor.Float32 {
+		out := ctx.NewUninit(tensor.Float32, bc.Out...) // every position is written
+		arithBCF32(ctx.Threads, bc, k.op, out.Data.([]float32), in[0].Data.([]float32), in[1].Data.([]float32), k.act)
+		return ctx.Out(out), nil
 	}
 	out, err := arith(ctx, n, k.op, in[0], in[1], bc)
 	if err != nil {
@@ -342,10 +360,49 @@ func (j *arithJob[T]) run(i, k int, off runOffs) {
 // arithBC computes o = op(a, b) over the broadcast bc on up to threads
 // goroutines.
 func arithBC[T numElem](threads int, bc *broadcast, op arithOp, o, a, b []T) {
+	if of, ok := any(o).([]float32); ok && op <= opDiv {
+		arithBCF32(threads, bc, op, of, any(a).([]float32), any(b).([]float32), nil)
+		return
+	}
 	j := takeJob[arithJob[T], T](&arithJobs)
 	*j = arithJob[T]{bc: bc, op: op, o: o, a: a, b: b, sa: bc.inner(0), sb: bc.inner(1)}
 	parallel.Do(bc.Size, grainCheap, threads, j)
 	dropJob[T](&arithJobs, j)
+}
+
+// arithF32Job is arithJob for float32 Add, Sub, Mul and Div, through
+// gemm.ArithF32's vector loops, with a clamp when act is set.
+type arithF32Job struct {
+	bc      *broadcast
+	op      gemm.ArithOp
+	o, a, b []float32
+	sa, sb  int
+	act     *Clamp
+}
+
+var arithF32Jobs jobPool[arithF32Job]
+
+func (j *arithF32Job) Range(lo, hi int) { j.bc.walkRuns(lo, hi, j) }
+
+func (j *arithF32Job) run(i, k int, off runOffs) {
+	if c := j.act; c != nil {
+		gemm.ArithF32(j.op, j.o[i:i+k], j.a[off[0]:], j.sa, j.b[off[1]:], j.sb, true, c.Lo, c.Hi)
+		return
+	}
+	gemm.ArithF32(j.op, j.o[i:i+k], j.a[off[0]:], j.sa, j.b[off[1]:], j.sb, false, 0, 0)
+}
+
+// arithOpsF32 maps opAdd, opSub, opMul and opDiv to gemm's operations.
+var arithOpsF32 = [...]gemm.ArithOp{opAdd: gemm.ArithAdd, opSub: gemm.ArithSub, opMul: gemm.ArithMul, opDiv: gemm.ArithDiv}
+
+// arithBCF32 is arithBC for float32 Add, Sub, Mul and Div, with the clamp
+// act (when not nil) applied to each result.
+func arithBCF32(threads int, bc *broadcast, op arithOp, o, a, b []float32, act *Clamp) {
+	j := arithF32Jobs.get()
+	*j = arithF32Job{bc: bc, op: arithOpsF32[op], o: o, a: a, b: b, sa: bc.inner(0), sb: bc.inner(1), act: act}
+	parallel.Do(bc.Size, grainCheap, threads, j)
+	*j = arithF32Job{}
+	arithF32Jobs.put(j)
 }
 
 // arith1 applies op to one pair of values.
