@@ -40,6 +40,10 @@ field() { # field NAME < output: the value of NAME=... on the output's lines
 	sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" | tail -1
 }
 
+median() { # median VALUE...: the middle value (mean of the two middle ones), 2 decimals
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 
@@ -60,28 +64,27 @@ for spec in "${models[@]}"; do
 	IFS='|' read -r name file runs extra <<<"$spec"
 	runs=$((runs * scale))
 	for t in $threads_list; do
-		# Rounds in turn (ONNX Runtime then Go, Go then ONNX Runtime, ...),
-		# same inputs and thread count; each engine keeps its lowest
-		# median, so that a burst of load from other jobs during one round
-		# does not decide the ratio.
-		m_ort="" m_go=""
+		# Each round is one process timing both engines on the same inputs
+		# and thread count, in alternating blocks of runs (bench --versus):
+		# load from other jobs on a shared machine comes in phases of
+		# seconds, and both engines meet the same ones. The ratio is the
+		# median of the rounds' ratios; each engine's lowest median is shown.
+		block=$((runs / 4 + 1))
+		((block > 10)) && block=10
+		((block < 2)) && block=2
+		m_ort="" m_go="" ratios=()
 		for ((round = 0; round < rounds; round++)); do
-			order="ort go"
-			((round % 2 == 1)) && order="go ort"
-			for e in $order; do
-				o="$("$bin" bench "$data/$file" --engine "$e" --threads "$t" --runs "$runs" $extra)"
-				med="$(field median_ms <<<"$o")"
-				if [[ "$e" == go ]]; then
-					o_go="$o"
-					m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-				else
-					m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-				fi
-			done
+			o="$("$bin" bench "$data/$file" --engine go --versus ort --block "$block" --threads "$t" --runs "$runs" $extra)"
+			o_go="$o"
+			med="$(field median_ms <<<"$o")"
+			m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+			med="$(field versus_median_ms <<<"$o")"
+			m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+			ratios+=("$(field ratio_median <<<"$o")")
 		done
 		allocs="$(field allocs_per_run <<<"$o_go")"
 		bytes="$(field bytes_per_run <<<"$o_go")"
-		ratio="$(awk -v a="$m_go" -v b="$m_ort" 'BEGIN { printf "%.2f", a / b }')"
+		ratio="$(median "${ratios[@]}")"
 		worst="$(awk -v a="$ratio" -v b="$worst" 'BEGIN { print (a > b) ? a : b }')"
 		total=$((total + 1))
 		if awk -v a="$ratio" 'BEGIN { exit !(a <= 2.0) }'; then within=$((within + 1)); fi
@@ -104,18 +107,16 @@ for spec in "fastestdet-coco-352|models/fastestdet-coco-352.onnx|40" "ultraface-
 		qm="$qdir/$name-$format.onnx"
 		"$bin" quantize "$data/$file" "$qm" --format "$format" --per-channel --calibrate "$data/images/photos" >/dev/null
 		for t in $threads_list; do
-			m_ort="" m_go=""
+			m_ort="" m_go="" ratios=()
 			for ((round = 0; round < rounds; round++)); do
-				for e in ort go; do
-					med="$(field median_ms <<<"$("$bin" bench "$qm" --engine "$e" --threads "$t" --runs "$runs")")"
-					if [[ "$e" == go ]]; then
-						m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-					else
-						m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-					fi
-				done
+				o="$("$bin" bench "$qm" --engine go --versus ort --threads "$t" --runs "$runs")"
+				med="$(field median_ms <<<"$o")"
+				m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+				med="$(field versus_median_ms <<<"$o")"
+				m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+				ratios+=("$(field ratio_median <<<"$o")")
 			done
-			line="| $name | $format | $t | $m_go | $m_ort | $(awk -v a="$m_go" -v b="$m_ort" 'BEGIN { printf "%.2f", a / b }') |"
+			line="| $name | $format | $t | $m_go | $m_ort | $(median "${ratios[@]}") |"
 			echo "$line"
 			qrows+=("$line")
 		done
@@ -162,10 +163,13 @@ trap 'rm -f "$section"' EXIT
 	echo "### Models: median latency, Go engine vs ONNX Runtime"
 	echo
 	echo "Seeded random inputs (internal/modelzoo), same thread count for both engines (the Go"
-	echo "engine also runs with GOMAXPROCS set to it). Each engine is timed in $rounds rounds taken in"
-	echo "turn (ONNX Runtime, Go, Go, ONNX Runtime, ...), each the median of the runs given below,"
-	echo "and keeps its lowest median. Ratio = Go / ONNX Runtime; allocations are the Go engine's"
-	echo "heap allocations per run (Go runtime counters, counted on runs outside the timed ones)."
+	echo "engine also runs with GOMAXPROCS set to it). Both engines are timed in one process"
+	echo "(\`onnxquant bench --engine go --versus ort\`), in alternating blocks of up to 10 runs whose"
+	echo "first run is not counted, so that both meet the same load from other jobs; $rounds such"
+	echo "rounds, each of the runs given below per engine. Ratio = Go / ONNX Runtime, the median of"
+	echo "the rounds' ratios of medians; the times shown are each engine's lowest median. Allocations"
+	echo "are the Go engine's heap allocations per run (Go runtime counters, counted on runs outside"
+	echo "the timed ones)."
 	echo
 	echo "Runs per round: mnist-8 200, fastestdet 40, ultraface 40, blazeface 100, mlsd 20, ResNet50 10."
 	echo

@@ -24,11 +24,20 @@ func init() {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "MODEL [--engine go|ort] [--threads N] [--runs N] [--warmup N] [--input NAME=FILE ...] [--input-dir DIR] [--seed S] [--materialize]\n       onnxquant bench --gemm SIZE [--threads N] [--runs N]", `
+	fs := newFlags("bench", "MODEL [--engine go|ort] [--versus ENGINE] [--threads N] [--runs N] [--warmup N] [--input NAME=FILE ...] [--input-dir DIR] [--seed S] [--materialize]\n       onnxquant bench --gemm SIZE [--threads N] [--runs N]", `
 Times MODEL on one engine: --warmup untimed runs, then --runs timed ones, on
 seeded random inputs made for the model's declared inputs (or the inputs
 given as for 'run'). Prints the minimum and mean, for the Go engine the
 heap allocations per run, and as its last line the median: median_ms=X.
+
+--versus ENGINE times a second engine in the same process, on the same
+inputs, in alternating blocks of --block runs (the first run of each block
+is not counted: it finds the caches filled by the other engine). Both
+engines then meet the same machine: on a shared machine, load from other
+jobs comes and goes in phases of seconds, which separate timings of each
+engine catch at random. It prints the second engine's figures and
+ratio_median=X (this engine's median over the second's) before the last
+line, which stays this engine's median.
 
 --materialize replaces the ConstantOfShape weights of ONNX's light models
 (light_resnet50.onnx, ...) by seeded random tensors first.
@@ -43,6 +52,8 @@ neither engine uses more cores than asked.`, stderr)
 	fs.Var(&inputs, "input", "an input as NAME=FILE (.npy or .pb); repeat for several")
 	inputDir := fs.String("input-dir", "", "a folder of input_N.pb files")
 	engineName := fs.String("engine", "go", "engine: go (pure Go) or ort (ONNX Runtime)")
+	versus := fs.String("versus", "", "also time this engine, in alternating blocks, and print the ratio")
+	block := fs.Int("block", 10, "runs per block with --versus (the first of each is not counted)")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
 	runs := fs.Int("runs", 20, "timed runs")
 	warmup := fs.Int("warmup", 3, "untimed runs first")
@@ -60,6 +71,9 @@ neither engine uses more cores than asked.`, stderr)
 	}
 	if *warmup < 0 || *threads < 0 {
 		return usagef("--warmup and --threads must not be negative")
+	}
+	if *versus != "" && *block < 2 {
+		return usagef("--block %d: want at least 2 (the first run of a block is not counted)", *block)
 	}
 	if *gemmSize != 0 {
 		if len(pos) != 0 {
@@ -87,7 +101,7 @@ neither engine uses more cores than asked.`, stderr)
 	if nt == 0 {
 		nt = runtime.NumCPU()
 	}
-	if *engineName == "go" && *threads > 0 {
+	if (*engineName == "go" || *versus == "go") && *threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(nt))
 	}
 	sess, err := backend.Open(*engineName, m, backend.Options{Threads: nt})
@@ -95,6 +109,13 @@ neither engine uses more cores than asked.`, stderr)
 		return err
 	}
 	defer sess.Close()
+	var other backend.Session
+	if *versus != "" {
+		if other, err = backend.Open(*versus, m, backend.Options{Threads: nt}); err != nil {
+			return fmt.Errorf("--versus: %w", err)
+		}
+		defer other.Close()
+	}
 	var feeds map[string]*tensor.Tensor
 	if len(inputs) > 0 || *inputDir != "" {
 		feeds, err = loadInputs(sess.Inputs(), inputs, *inputDir)
@@ -108,6 +129,11 @@ neither engine uses more cores than asked.`, stderr)
 	for i := 0; i < *warmup; i++ {
 		if _, err := sess.Run(ctx, feeds); err != nil {
 			return err
+		}
+		if other != nil {
+			if _, err := other.Run(ctx, feeds); err != nil {
+				return fmt.Errorf("--versus: %w", err)
+			}
 		}
 	}
 	// Heap allocations per run of the Go engine, counted on runs of their
@@ -144,13 +170,16 @@ neither engine uses more cores than asked.`, stderr)
 			runtime.MemProfileRate = 512 * 1024
 		}()
 	}
+	var otherTimes []time.Duration
 	runtime.GC()
-	for i := range times {
-		start := time.Now()
-		if _, err := sess.Run(ctx, feeds); err != nil {
+	if other == nil {
+		if err := timeRuns(ctx, sess, feeds, times); err != nil {
 			return err
 		}
-		times[i] = time.Since(start)
+	} else {
+		if times, otherTimes, err = timePaired(ctx, sess, other, feeds, *runs, *block); err != nil {
+			return err
+		}
 	}
 	if *memProfile != "" {
 		f, err := os.Create(*memProfile)
@@ -169,8 +198,57 @@ neither engine uses more cores than asked.`, stderr)
 	if *engineName == "go" {
 		fmt.Fprintf(stdout, "allocs_per_run=%d bytes_per_run=%d\n", allocs, allocBytes)
 	}
+	if other != nil {
+		ot := durationStats(otherTimes)
+		fmt.Fprintf(stdout, "versus=%s versus_min_ms=%.3f versus_mean_ms=%.3f versus_max_ms=%.3f versus_median_ms=%.3f\n",
+			*versus, ms(ot.min), ms(ot.mean), ms(ot.max), ms(ot.median))
+		fmt.Fprintf(stdout, "ratio_median=%.3f\n", float64(st.median)/float64(ot.median))
+	}
 	fmt.Fprintf(stdout, "median_ms=%.3f\n", ms(st.median))
 	return nil
+}
+
+// timeRuns times len(times) runs of sess.
+func timeRuns(ctx context.Context, sess backend.Session, feeds map[string]*tensor.Tensor, times []time.Duration) error {
+	for i := range times {
+		start := time.Now()
+		if _, err := sess.Run(ctx, feeds); err != nil {
+			return err
+		}
+		times[i] = time.Since(start)
+	}
+	return nil
+}
+
+// timePaired times runs of a and of b on the same inputs in alternating
+// blocks of block runs (a first in even blocks, b first in odd ones),
+// until each has runs counted runs; the first run of each block is run but
+// not counted. It returns a's times and b's.
+func timePaired(ctx context.Context, a, b backend.Session, feeds map[string]*tensor.Tensor, runs, block int) (at, bt []time.Duration, err error) {
+	at, bt = make([]time.Duration, 0, runs), make([]time.Duration, 0, runs)
+	timeBlock := func(s backend.Session, dst *[]time.Duration) error {
+		for i := 0; i < block && len(*dst) < runs; i++ {
+			start := time.Now()
+			if _, err := s.Run(ctx, feeds); err != nil {
+				return err
+			}
+			if d := time.Since(start); i > 0 {
+				*dst = append(*dst, d)
+			}
+		}
+		return nil
+	}
+	for k := 0; len(at) < runs || len(bt) < runs; k++ {
+		if k%2 == 0 {
+			err = timeBlock(a, &at)
+		} else {
+			err = timeBlock(b, &bt)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return at, bt, nil
 }
 
 // stats summarizes a list of durations.

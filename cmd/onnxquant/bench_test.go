@@ -39,6 +39,10 @@ func TestBench(t *testing.T) {
 		{"seeded inputs", []string{"bench", model, "--runs", "5", "--threads", "1"}, []string{"engine=go", "threads=1", "runs=5", "allocs_per_run="}},
 		{"input dir", []string{"bench", "--input-dir", dataset, model, "--runs", "3", "--warmup", "0"}, []string{"engine=go", "runs=3"}},
 		{"gemm", []string{"bench", "--gemm", "64", "--runs", "3", "--threads", "1"}, []string{"gemm=64x64x64", "gflops_median="}},
+		// Paired timing; the second engine is the Go engine again, so that
+		// the test needs no ONNX Runtime (scripts/bench-engine.sh pairs
+		// with ort).
+		{"versus", []string{"bench", model, "--versus", "go", "--block", "3", "--runs", "7", "--threads", "1"}, []string{"engine=go", "runs=7", "versus=go", "versus_median_ms=", "ratio_median="}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errs := evalCLI(tc.args...)
@@ -70,6 +74,7 @@ func TestBenchUsage(t *testing.T) {
 		{"two models", []string{"bench", model, model}, "want one MODEL"},
 		{"zero runs", []string{"bench", model, "--runs", "0"}, "--runs 0"},
 		{"negative threads", []string{"bench", model, "--threads", "-1"}, "must not be negative"},
+		{"block of one", []string{"bench", model, "--versus", "go", "--block", "1"}, "--block 1"},
 		{"gemm with model", []string{"bench", "--gemm", "8", model}, "no MODEL"},
 		{"gemm too large", []string{"bench", "--gemm", "100000"}, "--gemm 100000"},
 	} {
@@ -83,5 +88,8 @@ func TestBenchUsage(t *testing.T) {
 	// A missing file is a runtime error (exit 1), not a usage error.
 	if code, _, errs := evalCLI("bench", filepath.Join(t.TempDir(), "none.onnx"), "--runs", "1"); code != 1 || errs == "" {
 		t.Fatalf("missing model: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := evalCLI("bench", model, "--versus", "tpu", "--runs", "1"); code != 1 || !strings.Contains(errs, `"tpu"`) {
+		t.Fatalf("unknown --versus engine: exit %d, stderr %q", code, errs)
 	}
 }
