@@ -475,3 +475,51 @@ func BenchmarkConv3x3(b *testing.B) {
 	flops := 2.0 * 64 * 64 * 9 * 56 * 56
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkConvFirst times the first convolutions of the benchmark CNNs
+// (few input channels, large planes, stride 2) on one thread.
+func BenchmarkConvFirst(b *testing.B) {
+	for _, s := range []struct {
+		name                string
+		cin, cout, hw, k, s int
+	}{
+		{"fastestdet_3x3s2", 3, 24, 352, 3, 2},
+		{"blazeface_5x5s2", 3, 24, 128, 5, 2},
+		{"ultraface_3x3s2", 3, 16, 240, 3, 2},
+		{"mnist_5x5s1", 1, 8, 28, 5, 1},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			r := rand.New(rand.NewSource(1))
+			xs, ws := []int{1, s.cin, s.hw, s.hw}, []int{s.cout, s.cin, s.k, s.k}
+			x := tensor.FromSlice(xs, cvtRand(r, tensor.NumElements(xs)))
+			w := tensor.FromSlice(ws, cvtRand(r, tensor.NumElements(ws)))
+			bias := tensor.FromSlice([]int{s.cout}, cvtRand(r, s.cout))
+			p := s.k / 2
+			node := &onnx.NodeProto{OpType: proto.String("Conv"), Input: []string{"x", "w", "b"}, Output: []string{"y"},
+				Attribute: []*onnx.AttributeProto{cvtInts("pads", int64(p), int64(p), int64(p), int64(p)), cvtInts("strides", int64(s.s), int64(s.s))}}
+			reg, _ := Lookup("", "Conv", 11)
+			k, err := reg.Build(NewNode(node, 11, []*tensor.Tensor{nil, w, bias}, nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			// One output buffer, reused as the engine's arena does.
+			var out *tensor.Tensor
+			ctx := &Ctx{Threads: 1, Alloc: func(dt tensor.DataType, shape Dims, zero bool) *tensor.Tensor {
+				if out == nil {
+					out = tensor.New(dt, shape.Slice()...)
+				}
+				return out
+			}}
+			in := []*tensor.Tensor{x, w, bias}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := k.Run(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			o := (s.hw+2*p-s.k)/s.s + 1
+			flops := 2.0 * float64(s.cout*s.cin*s.k*s.k*o*o)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
