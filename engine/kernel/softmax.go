@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -136,6 +137,12 @@ var smxWork f64Pool
 
 func (j *smxJob[T]) Range(lo, hi int) {
 	size, inner := j.size, j.inner
+	if j.kind == smxSoftmax {
+		if x, ok := any(j.x).([]float32); ok {
+			smxSoftmaxF32(x, any(j.y).([]float32), size, inner, j.cols, lo, hi)
+			return
+		}
+	}
 	if j.cols {
 		w := smxWork.get(2 * (hi - lo))
 		smxStrided(j.kind, j.x, j.y, size, inner, lo, hi, *w)
@@ -208,6 +215,82 @@ func smxExp(x float64) float64 {
 	lo := (1 + r) + r2*(1.0/2+r*(1.0/6))
 	hi := (1.0/24 + r*(1.0/120)) + r2*(1.0/720+r*(1.0/5040))
 	return (lo + r2*r2*hi) * math.Float64frombits(uint64(n+1023)<<52)
+}
+
+// smxF32Work recycles smxSoftmaxF32's column maxima and sums.
+var smxF32Work bufPool[float32]
+
+// smxSoftmaxF32 is smxJob's Range for float32 Softmax: the exponentials
+// through gemm.ExpSubF32 and the sums and scaling through vector loops,
+// eight values at a time (sums in float32, within a few units in the last
+// place of the float64 path's results). cols says whether lo, hi are
+// columns of one [size, inner] block or whole blocks.
+func smxSoftmaxF32(x, y []float32, size, inner int, cols bool, lo, hi int) {
+	if cols {
+		w := smxF32Work.get(2 * (hi - lo))
+		smxStridedF32(x, y, size, inner, lo, hi, *w)
+		smxF32Work.put(w)
+		return
+	}
+	block := size * inner
+	var w *[]float32
+	if inner > 1 {
+		w = smxF32Work.get(2 * inner)
+	}
+	for o := lo; o < hi; o++ {
+		xs, ys := x[o*block:(o+1)*block], y[o*block:(o+1)*block]
+		if inner == 1 {
+			smxRowF32(xs, ys)
+		} else {
+			smxStridedF32(xs, ys, size, inner, 0, inner, *w)
+		}
+	}
+	if w != nil {
+		smxF32Work.put(w)
+	}
+}
+
+// smxRowF32 is smxRow's Softmax for float32 values.
+func smxRowF32(x, y []float32) {
+	m := x[0]
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	ms := [1]float32{m}
+	gemm.ExpSubF32(y, x, ms[:], 0)
+	var s float64
+	for _, v := range y {
+		s += float64(v)
+	}
+	inv := [1]float32{float32(1 / s)}
+	gemm.ArithF32(gemm.ArithMul, y, y, 1, inv[:], 0, false, 0, 0)
+}
+
+// smxStridedF32 is smxStrided's Softmax for float32 values; work holds
+// 2*(hi-lo) values. The column maxima propagate NaN (smxStrided's skip
+// it), which gives the same NaN columns: a NaN reaches every exponential
+// of its column through the sum either way.
+func smxStridedF32(x, y []float32, size, inner, lo, hi int, work []float32) {
+	w := hi - lo
+	mx, sum := work[:w], work[w:2*w]
+	copy(mx, x[lo:hi])
+	for k := 1; k < size; k++ {
+		gemm.MaxInto(mx, x[k*inner+lo:k*inner+hi])
+	}
+	clear(sum)
+	for k := 0; k < size; k++ {
+		out := y[k*inner+lo : k*inner+hi]
+		gemm.ExpSubF32(out, x[k*inner+lo:k*inner+hi], mx, 1)
+		gemm.ArithF32(gemm.ArithAdd, sum, sum, 1, out, 1, false, 0, 0)
+	}
+	one := [1]float32{1}
+	gemm.ArithF32(gemm.ArithDiv, sum, one[:], 0, sum, 1, false, 0, 0)
+	for k := 0; k < size; k++ {
+		out := y[k*inner+lo : k*inner+hi]
+		gemm.ArithF32(gemm.ArithMul, out, out, 1, sum, 1, false, 0, 0)
+	}
 }
 
 // smxRow normalizes one contiguous set of values.
