@@ -238,6 +238,12 @@ func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, h
 		}
 		if done > 0 {
 			convTapsAsm(out, done, x, offs, w, stride, bias, lo, hi)
+			// The last 8 outputs again, as one more vector step, when
+			// its loads stay in x: each output depends on x alone.
+			if t := n - 8; done < n && (stride == 1 || (n-1)*2+maxOff+1 < len(x)) {
+				convTapsAsm(out[t:], 8, x[t*stride:], offs, w, stride, bias, lo, hi)
+				done = n
+			}
 		}
 	}
 	for k := done; k < n; k++ {
