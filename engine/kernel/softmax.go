@@ -232,6 +232,10 @@ func smxSoftmaxF32(x, y []float32, size, inner int, cols bool, lo, hi int) {
 		smxF32Work.put(w)
 		return
 	}
+	if inner == 1 && size < 16 {
+		smxShortRowsF32(x, y, size, lo, hi)
+		return
+	}
 	block := size * inner
 	var w *[]float32
 	if inner > 1 {
@@ -248,6 +252,41 @@ func smxSoftmaxF32(x, y []float32, size, inner int, cols bool, lo, hi int) {
 	if w != nil {
 		smxF32Work.put(w)
 	}
+}
+
+// smxShortRowsF32 is Softmax over rows [lo, hi) of fewer than 16 values
+// each (as detection heads' class scores): rather than a few values per
+// vector call, one call over all the rows' values, each row's maximum (and
+// then its reciprocal sum) spread over its values.
+func smxShortRowsF32(x, y []float32, size, lo, hi int) {
+	xs, ys := x[lo*size:hi*size], y[lo*size:hi*size]
+	w := smxF32Work.get(len(xs))
+	spread := *w
+	for r := 0; r < hi-lo; r++ {
+		row := xs[r*size : (r+1)*size]
+		m := row[0]
+		for _, v := range row {
+			if v > m {
+				m = v
+			}
+		}
+		for i := range size {
+			spread[r*size+i] = m
+		}
+	}
+	gemm.ExpSubF32(ys, xs, spread, 1)
+	for r := 0; r < hi-lo; r++ {
+		var s float64
+		for _, v := range ys[r*size : (r+1)*size] {
+			s += float64(v)
+		}
+		inv := float32(1 / s)
+		for i := range size {
+			spread[r*size+i] = inv
+		}
+	}
+	gemm.ArithF32(gemm.ArithMul, ys, ys, 1, spread, 1, false, 0, 0)
+	smxF32Work.put(w)
 }
 
 // smxRowF32 is smxRow's Softmax for float32 values.

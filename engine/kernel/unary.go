@@ -232,6 +232,12 @@ func mathLoop[T floatElem](op unaryOp, o, x []T) {
 			o[i] = T(math.Sqrt(float64(v)))
 		}
 	case uExp:
+		if of, ok := any(o).([]float32); ok {
+			// Vector exponentials, within 2 ulp (gemm.ExpSubF32).
+			zero := [1]float32{}
+			gemm.ExpSubF32(of, any(x).([]float32), zero[:], 0)
+			return
+		}
 		for i, v := range x {
 			o[i] = T(math.Exp(float64(v)))
 		}

@@ -6,7 +6,7 @@ import "math"
 // and the minimax polynomial of exp on [-ln2/2, ln2/2] (Cephes' expf).
 const (
 	expLo   = -87.33654   // ln(2^-126): below, results are 0
-	expHi   = 88.37626    // 127.5 ln 2: above, results are +Inf
+	expHi   = 88.72283    // ln of float32's largest value: above, results are +Inf
 	expLog2 = 1.44269504088896341
 	expC1   = 0.693359375
 	expC2   = -2.12194440e-4
@@ -19,12 +19,11 @@ const (
 )
 
 // ExpSubF32 sets y[i] = exp(x[i] - m[i*sm]) for i < len(y), with sm 0 (one
-// m for all) or 1: the exponentials of a softmax. Results are within two
-// units in the last place of the exact value for arguments in [-87.3,
-// 88.3]; below that they are 0 (the exact values are under float32's
-// smallest normal), above it +Inf (the exact values are within 1.4x of
-// float32's largest, or larger); NaN gives NaN. x and m must hold the
-// values read.
+// m for all) or 1: the exponentials of a softmax, or of Exp with m = 0.
+// Results are within two units in the last place of the exact value for
+// arguments in [-87.33, 88.72]; below that they are 0 (the exact values are
+// under float32's smallest normal), above it +Inf (as the exact values
+// round); NaN gives NaN. x and m must hold the values read.
 func ExpSubF32(y, x, m []float32, sm int) {
 	n := len(y)
 	if n == 0 {
@@ -60,5 +59,8 @@ func expF32(x float32) float32 {
 	p = p*r + expP4
 	p = p*r + expP5
 	p = p*(r*r) + r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	// 2^n as 2^h * 2^(n-h), both normal for n in [-126, 128].
+	h := int32(n) >> 1
+	p *= math.Float32frombits(uint32(h+127) << 23)
+	return p * math.Float32frombits(uint32(int32(n)-h+127)<<23)
 }

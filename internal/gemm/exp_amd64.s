@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 DATA expconst<>+0(SB)/4, $-87.33654
-DATA expconst<>+4(SB)/4, $88.37626
+DATA expconst<>+4(SB)/4, $88.72283
 DATA expconst<>+8(SB)/4, $1.44269504088896341
 DATA expconst<>+12(SB)/4, $0.693359375
 DATA expconst<>+16(SB)/4, $-2.12194440e-4
@@ -65,10 +65,15 @@ loop:
 	VMULPS       Y0, Y0, Y3    // r*r
 	VFMADD213PS  Y0, Y3, Y2    // p*r*r + r
 	VADDPS       Y10, Y2, Y2   // + 1
-	VCVTPS2DQ    Y1, Y4
+	VCVTPS2DQ    Y1, Y4        // n in [-126, 128]: 2^n as 2^h * 2^(n-h),
+	VPSRAD       $1, Y4, Y5    // h = n>>1, both factors normal
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       Y8, Y5, Y5
+	VPSLLD       $23, Y5, Y5
 	VPADDD       Y8, Y4, Y4
 	VPSLLD       $23, Y4, Y4
-	VMULPS       Y4, Y2, Y2    // * 2^n
+	VMULPS       Y5, Y2, Y2
+	VMULPS       Y4, Y2, Y2
 	VANDNPS      Y2, Y6, Y2    // 0 below lo
 	VBLENDVPS    Y7, Y9, Y2, Y2 // +Inf above hi
 	VMOVUPS      Y2, (DI)
