@@ -486,6 +486,7 @@ func BenchmarkConvFirst(b *testing.B) {
 		{"fastestdet_3x3s2", 3, 24, 352, 3, 2},
 		{"blazeface_5x5s2", 3, 24, 128, 5, 2},
 		{"ultraface_3x3s2", 3, 16, 240, 3, 2},
+		{"resnet_7x7s2", 3, 64, 224, 7, 2},
 		{"mnist_5x5s1", 1, 8, 28, 5, 1},
 	} {
 		b.Run(s.name, func(b *testing.B) {
