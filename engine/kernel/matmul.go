@@ -268,6 +268,12 @@ func (k *matMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		ad, yd := af.Data.([]float32), y.Data.([]float32)
 		var pb *gemm.PackedB
 		var bd []float32
+		if s.foldA && s.batch*s.m == 1 && s.n*s.k <= vecMatMax && b.DType == tensor.Float32 {
+			// A row vector times a small matrix (a classifier's last
+			// layer): a plain loop costs less than the GEMM's packing.
+			vecMat(ad[:s.k], b.Data.([]float32)[:s.k*s.n], yd[:s.n])
+			return ctx.Out(y), nil
+		}
 		if k.packedB != nil && b == n.Const(1) {
 			pb = k.packedB
 		} else {
@@ -297,6 +303,22 @@ func (k *matMulKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return ctx.Out(matMulT(ctx, s, tensor.Uint64, a.Data.([]uint64), b.Data.([]uint64), threads)), nil
 	}
 	return nil, n.Unsupported("element type %v", a.DType)
+}
+
+// vecMatMax is the largest B (in values) vecMat takes.
+const vecMatMax = 1 << 15
+
+// vecMat sets y = a * b for a row vector a of k values and a k x n matrix
+// b, row by row of b.
+func vecMat(a, b, y []float32) {
+	n := len(y)
+	clear(y)
+	for p, ap := range a {
+		row := b[p*n : (p+1)*n]
+		for j, v := range row {
+			y[j] += ap * v
+		}
+	}
 }
 
 // matMulF32 runs a float32 batched product; pb, when not nil, is B packed.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -250,4 +251,44 @@ func TestReduceMeanRowsParallel(t *testing.T) {
 		t.Fatal(err)
 	}
 	rtCheck(t, out[0], rtF32([]int{rows}, want...))
+}
+
+// TestMatMulRowVector checks a row vector times a small matrix (the plain
+// loop), with B given at run time and as a build-time constant, and a 1-D
+// A, against float64 sums.
+func TestMatMulRowVector(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	const k, n = 256, 10
+	a, b := make([]float32, k), make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(r.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(r.NormFloat64())
+	}
+	want := make([]float32, n)
+	for j := range want {
+		var s float64
+		for p := range a {
+			s += float64(a[p]) * float64(b[p*n+j])
+		}
+		want[j] = float32(s)
+	}
+	for _, c := range []struct {
+		name   string
+		ashape []int
+		consts bool
+	}{{"2-D", []int{1, k}, false}, {"2-D constant B", []int{1, k}, true}, {"1-D", []int{k}, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := rtRun(rtCase{op: "MatMul", opset: 13, consts: c.consts, in: []*tensor.Tensor{rtF32(c.ashape, a...), rtF32([]int{k, n}, b...)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shape := []int{1, n}
+			if len(c.ashape) == 1 {
+				shape = []int{n}
+			}
+			rtCheck(t, out[0], rtF32(shape, want...))
+		})
+	}
 }
