@@ -383,3 +383,89 @@ func TestArithActivationFusion(t *testing.T) {
 		}
 	}
 }
+
+// TestPadConvFolding builds zero Pads of the spatial axes before Convs
+// (opset 13 pads input, and a Conv with auto_pad VALID), and Pads that must
+// stay: a non-zero value, a padded channel axis, a Pad whose output has
+// a second reader. It checks fused and observed runs against a direct
+// convolution with the combined padding, and how many steps were saved.
+func TestPadConvFolding(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	const c, h, w = 3, 9, 11
+	x := randF32(r, c*h*w)
+	w1, b1 := randF32(r, 4*c*9), randF32(r, 4)
+	w2, b2 := randF32(r, 4*c*9), randF32(r, 4)
+	i64 := func(v ...int64) *tensor.Tensor { return tensor.FromSlice([]int{len(v)}, v) }
+	b := onnxbuild.New(13).
+		Input("x", tensor.Float32, 1, c, h, w).
+		Init("w1", tensor.FromSlice([]int{4, c, 3, 3}, w1)).Init("b1", tensor.FromSlice([]int{4}, b1)).
+		Init("w2", tensor.FromSlice([]int{4, c, 3, 3}, w2)).Init("b2", tensor.FromSlice([]int{4}, b2)).
+		Init("p1", i64(0, 0, 1, 1, 0, 0, 1, 1)).
+		Init("p2", i64(0, 0, 2, 2, 0, 0, 2, 2)).
+		Init("pc", i64(0, 1, 1, 1, 0, 0, 1, 1)).
+		Init("one", tensor.FromSlice([]int{}, []float32{1})).
+		// Folded: Pad 1 then Conv without pads = Conv with pads 1.
+		Node("Pad", []string{"x", "p1"}, []string{"x1"}).
+		Node("Conv", []string{"x1", "w1", "b1"}, []string{"y1"}).
+		// Folded: Pad 2 then Conv with pads 1 and then auto_pad VALID.
+		Node("Pad", []string{"x", "p2"}, []string{"x2"}).
+		Node("Conv", []string{"x2", "w2", "b2"}, []string{"y2"}, onnxbuild.AttrInts("pads", 1, 1, 1, 1)).
+		Node("Pad", []string{"x", "p1"}, []string{"x3"}).
+		Node("Conv", []string{"x3", "w1", "b1"}, []string{"y3"}, onnxbuild.AttrString("auto_pad", "VALID")).
+		// Not folded: padding with ones; a padded channel; two readers.
+		Node("Pad", []string{"x", "p1", "one"}, []string{"x4"}).
+		Node("Conv", []string{"x4", "w1", "b1"}, []string{"y4"}).
+		Node("Pad", []string{"x", "pc"}, []string{"x5"}).
+		Node("Slice", []string{"x5", "s0", "s1", "s2"}, []string{"x5s"}).
+		Node("Conv", []string{"x5s", "w1", "b1"}, []string{"y5"}).
+		Node("Pad", []string{"x", "p1"}, []string{"x6"}).
+		Node("Conv", []string{"x6", "w1", "b1"}, []string{"y6"}).
+		Node("Relu", []string{"x6"}, []string{"y7"}).
+		Init("s0", i64(1)).Init("s1", i64(4)).Init("s2", i64(1))
+	for _, o := range []string{"y1", "y2", "y3", "y4", "y5", "y6"} {
+		b = b.Output(o, tensor.Float32)
+	}
+	b = b.Output("y7", tensor.Float32)
+
+	ones := make([]float32, c*(h+2)*(w+2))
+	for i := range ones {
+		ones[i] = 1
+	}
+	for ci := 0; ci < c; ci++ {
+		for i := 0; i < h; i++ {
+			copy(ones[(ci*(h+2)+i+1)*(w+2)+1:], x[(ci*h+i)*w:(ci*h+i+1)*w])
+		}
+	}
+	want := map[string][]float64{}
+	want["y1"], _, _ = refConv2D(x, c, h, w, w1, 4, 3, 1, 1, 1, b1)
+	want["y2"], _, _ = refConv2D(x, c, h, w, w2, 4, 3, 3, 1, 1, b2)
+	want["y3"] = want["y1"]
+	want["y4"], _, _ = refConv2D(ones, c, h+2, w+2, w1, 4, 3, 0, 1, 1, b1)
+	want["y5"] = want["y1"] // the padded channel is sliced away again
+	want["y6"] = want["y1"]
+
+	s, err := New(b.M, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
+		t.Fatalf("fused plan has %d steps for %d plain ones, want 3 fewer", len(s.main.fast), len(s.main.steps))
+	}
+	for _, ro := range []RunOptions{{}, {Observer: func(string, *tensor.Tensor) {}}} {
+		out, err := s.RunWith(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)}, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, wv := range want {
+			got := out[name].Data.([]float32)
+			if len(got) != len(wv) {
+				t.Fatalf("%s: %d values, want %d", name, len(got), len(wv))
+			}
+			for i := range got {
+				if d := math.Abs(float64(got[i]) - wv[i]); d > 1e-5*(1+math.Abs(wv[i])) {
+					t.Fatalf("observed %v: %s[%d] = %g, want %g", ro.Observer != nil, name, i, got[i], wv[i])
+				}
+			}
+		}
+	}
+}

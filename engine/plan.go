@@ -324,15 +324,17 @@ func (p *plan) planFrees() {
 
 // fuse returns the steps of a run without observers, which need not
 // produce every value: a quantized Conv or MatMul in QDQ form runs as one
-// integer kernel (see fuseQDQ), a Conv followed by the BatchNormalization that alone
+// integer kernel (see fuseQDQ), a zero Pad of the spatial axes before a
+// Conv becomes the Conv's padding (see foldPads), a Conv followed by the BatchNormalization that alone
 // reads it becomes one Conv with folded weights (see foldBN), and a Conv
 // whose output only a Relu or Clip reads takes that clamp over
 // (kernel.ClampFuser). It returns nil when nothing fuses.
 func (p *plan) fuse() []step {
 	steps, qdq := p.fuseQDQ(p.steps)
+	steps, padded := p.foldPads(steps)
 	steps, folded := p.foldBNs(steps)
 	steps, clamped := p.fuseClamps(steps)
-	if !qdq && !folded && !clamped {
+	if !qdq && !padded && !folded && !clamped {
 		return nil
 	}
 	return steps
