@@ -355,7 +355,10 @@ func (k *convKernel) runF32(ctx *Ctx, win *Window, flat *flatGeom, x []float32, 
 	if outSize == 0 || m == 0 || batch == 0 {
 		return nil
 	}
-	if cg == 1 && win.Rank() == 2 {
+	// One input channel per group: depthwise, directly, except a single
+	// input channel feeding 8 or more outputs (a first layer on grey
+	// images), which the GEMM computes faster.
+	if cg == 1 && win.Rank() == 2 && !(group == 1 && mg >= 8 && flat != nil) {
 		if win.Dilations[1] == 1 {
 			depthwise2DF32(win, x, batch, c, w, mg, bias, k.act, y, threads)
 			return nil
