@@ -112,11 +112,12 @@ func Do(n, grain, threads int, job Job) {
 	pieces := min(n/grain, 4*chunks)
 	l, _ := loops.Get().(*loop)
 	if l == nil {
-		l = new(loop)
+		l = &loop{woken: make(chan struct{}, 1)}
 	}
 	l.n, l.pieces, l.job = n, int64(pieces), job
 	l.next.Store(0)
-	l.wg.Add(pieces)
+	l.done.Store(0)
+	l.state.Store(loopRunning)
 	l.want.Store(int32(chunks - 1))
 	l.seq.Store(seq.Add(1))
 	running.Add(1)
@@ -129,7 +130,7 @@ func Do(n, grain, threads int, job Job) {
 		}
 	}
 	l.work()
-	l.wg.Wait()
+	l.wait()
 	running.Add(-1)
 	offer.CompareAndSwap(l, nil)
 	// Wait for the workers that still hold the loop (they find no piece
@@ -153,13 +154,31 @@ type loop struct {
 	n      int
 	pieces int64
 	next   atomic.Int64
-	want   atomic.Int32   // helpers still wanted
-	wg     sync.WaitGroup // counts pieces, not goroutines
+	want   atomic.Int32 // helpers still wanted
 	job    Job
 	seq    atomic.Uint64 // which Do call this is
-	_      [64]byte      // ref on its own cache line, away from next
+	_      [64]byte      // done and state on their own cache line, away from next
+	done   atomic.Int64  // pieces finished
+	state  atomic.Int32  // loopRunning, loopSleeping or loopDone
+	woken  chan struct{} // the caller sleeps on it (loopSleeping)
+	_      [64]byte      // ref on its own cache line
 	ref    atomic.Int32  // workers holding the loop
 }
+
+// States of a loop: the caller sets loopSleeping before it sleeps; whoever
+// finishes the last piece sets loopDone and, if the caller sleeps, wakes
+// it.
+const (
+	loopRunning int32 = iota
+	loopSleeping
+	loopDone
+)
+
+// waitSpin is how long the caller of Do spins for the pieces still in
+// progress before it sleeps: waking a parked goroutine costs microseconds
+// (tens on virtual machines) and most pieces end sooner, while sleeping
+// lets the operating system run a helper thread it has preempted.
+const waitSpin = 100 * time.Microsecond
 
 // work runs pieces until none is left.
 func (l *loop) work() {
@@ -171,7 +190,31 @@ func (l *loop) work() {
 		lo := int(i * int64(l.n) / l.pieces)
 		hi := int((i + 1) * int64(l.n) / l.pieces)
 		l.job.Range(lo, hi)
-		l.wg.Done()
+		if l.done.Add(1) == l.pieces && l.state.Swap(loopDone) == loopSleeping {
+			l.woken <- struct{}{}
+		}
+	}
+}
+
+// wait returns when every piece is finished: spinning for waitSpin, then
+// asleep until the last piece's finisher wakes it.
+func (l *loop) wait() {
+	if l.state.Load() == loopDone {
+		return
+	}
+	start := time.Now()
+	for i := 1; l.state.Load() != loopDone; i++ {
+		if i&255 != 0 {
+			continue
+		}
+		if time.Since(start) < waitSpin {
+			runtime.Gosched()
+			continue
+		}
+		if l.state.CompareAndSwap(loopRunning, loopSleeping) {
+			<-l.woken
+		}
+		return
 	}
 }
 
