@@ -143,9 +143,9 @@ trap 'rm -f "$section"' EXIT
 	echo "- CPU: $cpu, $ncpu cores ($(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)/$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)), AVX2 $(has avx2), FMA $(has fma), AVX-512 $(has avx512f), VNNI $(has avx512_vnni)"
 	echo "- $("$GO" version), float micro-kernel: $kernel; ONNX Runtime 1.30.0 (onnxruntime-node's library)"
 	echo "- Load average (1, 5, 15 min) before: $load_before; after: $load_after. The machine is shared with"
-	echo "  other jobs, so single runs fluctuate; every figure is a median of many runs, and still"
-	echo "  successive runs of this command have differed by up to a third on the 2-thread rows of the"
-	echo "  small models, where a helper thread must get the second core within microseconds."
+	echo "  other jobs, whose load comes in phases of seconds: each ratio compares the two engines"
+	echo "  timed in alternation within one process, so both meet the same phases; the absolute"
+	echo "  times still move between runs of this command, most on the 2-thread rows."
 	echo
 	echo "### Float GEMM, 1024 x 1024 x 1024"
 	echo
