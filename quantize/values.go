@@ -38,6 +38,9 @@ type quantizer struct {
 	weights map[string]*qvalue
 	// skip marks Relu/Clip nodes folded into the node before them.
 	skip map[*graph.Node]bool
+	// folds are the BatchNormalization-folded Conv weights whose values
+	// are computed when read (see foldBatchNorms); nil with KeepBatchNorm.
+	folds *foldedWeights
 	// record, when set, collects the activations whose parameters the
 	// rewrite asks for, answering with placeholders (TensorsToCalibrate).
 	record map[string]bool
@@ -204,7 +207,7 @@ func (q *quantizer) weight(v string, axis int) (*qvalue, error) {
 	if w, ok := q.weights[key]; ok {
 		return w, nil
 	}
-	t, ok := q.g.Constant(v)
+	t, ok := q.constant(v)
 	if !ok || t.DType != tensor.Float32 {
 		return nil, fmt.Errorf("quantize: %q is not a float32 constant", v)
 	}
@@ -239,11 +242,11 @@ func (q *quantizer) weightWithBias(w string, axis int, b string, inputScale floa
 	if b == "" || inputScale == 0 {
 		return q.weight(w, axis)
 	}
-	t, ok := q.g.Constant(w)
+	t, ok := q.constant(w)
 	if !ok || t.DType != tensor.Float32 {
 		return nil, fmt.Errorf("quantize: %q is not a float32 constant", w)
 	}
-	bt, ok := q.g.Constant(b)
+	bt, ok := q.constant(b)
 	if !ok || bt.DType != tensor.Float32 {
 		return q.weight(w, axis)
 	}
@@ -292,7 +295,7 @@ func channelRanges(t *tensor.Tensor, axis, channels int) (lo, hi []float32) {
 // bias quantizes the float32 constant bias b to int32 with scales
 // inputScale * weight scales, as an initializer.
 func (q *quantizer) bias(b string, inputScale float32, w *qvalue) (string, []float32, error) {
-	t, ok := q.g.Constant(b)
+	t, ok := q.constant(b)
 	if !ok || t.DType != tensor.Float32 {
 		return "", nil, fmt.Errorf("quantize: bias %q is not a float32 constant", b)
 	}
@@ -305,8 +308,17 @@ func (q *quantizer) bias(b string, inputScale float32, w *qvalue) (string, []flo
 	return name, scales, err
 }
 
+// constant returns the value of constant v (see graph.Graph.Constant),
+// computing a pending folded weight. Do not modify it.
+func (q *quantizer) constant(v string) (*tensor.Tensor, bool) {
+	return q.folds.constant(q.g, v)
+}
+
 // isConstFloat reports whether v is a float32 constant.
 func (q *quantizer) isConstFloat(v string) bool {
-	t, ok := q.g.Constant(v)
+	if q.folds.isPending(v) {
+		return true
+	}
+	t, ok := q.constant(v)
 	return ok && t.DType == tensor.Float32
 }
