@@ -203,7 +203,7 @@ func (q *quantizer) weightOptions(axis int) WeightOptions {
 // weight quantizes the float32 constant v (per tensor, or per channel along
 // axis) into an initializer, once per (v, axis).
 func (q *quantizer) weight(v string, axis int) (*qvalue, error) {
-	key := fmt.Sprintf("%s\x00%d", v, axis)
+	key := weightKey(v, axis)
 	if w, ok := q.weights[key]; ok {
 		return w, nil
 	}
@@ -218,6 +218,9 @@ func (q *quantizer) weight(v string, axis int) (*qvalue, error) {
 	}
 	return q.storeWeight(v, key, t, p)
 }
+
+// weightKey is the key of weight v quantized along axis in q.weights.
+func weightKey(v string, axis int) string { return fmt.Sprintf("%s\x00%d", v, axis) }
 
 func (q *quantizer) storeWeight(v, key string, t *tensor.Tensor, p Params) (*qvalue, error) {
 	qt, err := QuantizeWeight(t, p)
@@ -266,7 +269,12 @@ func (q *quantizer) weightWithBias(w string, axis int, b string, inputScale floa
 		}
 		return q.storeWeight(w, key, t, adj)
 	}
-	return q.weight(w, axis)
+	// As q.weight(w, axis), without choosing the same parameters again.
+	key := weightKey(w, axis)
+	if cached, ok := q.weights[key]; ok {
+		return cached, nil
+	}
+	return q.storeWeight(w, key, t, p)
 }
 
 // channelRanges returns per-channel (or whole-tensor) minimum and maximum.
@@ -281,13 +289,19 @@ func channelRanges(t *tensor.Tensor, axis, channels int) (lo, hi []float32) {
 	if axis >= 0 {
 		inner = tensor.NumElements(t.Shape[axis+1:])
 	}
-	for i, v := range data {
-		c := 0
-		if axis >= 0 {
-			c = (i / inner) % channels
+	if inner == 0 {
+		return lo, hi
+	}
+	// One run of inner elements of a channel at a time: element i is in
+	// channel (i / inner) % channels.
+	for start := 0; start < len(data); start += inner {
+		c := (start / inner) % channels
+		l, h := lo[c], hi[c]
+		for _, v := range data[start : start+inner] {
+			l = min(l, v)
+			h = max(h, v)
 		}
-		lo[c] = min(lo[c], v)
-		hi[c] = max(hi[c], v)
+		lo[c], hi[c] = l, h
 	}
 	return lo, hi
 }

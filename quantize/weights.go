@@ -97,23 +97,32 @@ func QuantizeWeight(w *tensor.Tensor, p Params) (*tensor.Tensor, error) {
 		channels = len(p.Scale)
 		inner = tensor.NumElements(w.Shape[p.Axis+1:])
 	}
-	put := func(i int, q int32) {}
 	switch d := out.Data.(type) {
 	case []uint8:
-		put = func(i int, q int32) { d[i] = uint8(q) }
+		quantizeChannels(d, data, p, channels, inner, full)
 	case []int8:
-		put = func(i int, q int32) { d[i] = int8(q) }
+		quantizeChannels(d, data, p, channels, inner, full)
 	default:
 		return nil, fmt.Errorf("quantize: cannot store weights as %v", p.Type)
 	}
-	for i, x := range data {
-		c := 0
-		if channels > 1 {
-			c = (i / inner) % channels
-		}
-		put(i, QuantizeValue(x, p.Scale[c], p.ZeroPoint[c], full))
-	}
 	return out, nil
+}
+
+// quantizeChannels quantizes src into dst, element i with the parameters of
+// channel (i / inner) % channels, one run of inner elements at a time.
+func quantizeChannels[T uint8 | int8](dst []T, src []float32, p Params, channels, inner int, r QRange) {
+	if inner == 0 {
+		return
+	}
+	for start := 0; start < len(src); start += inner {
+		c := (start / inner) % channels
+		s, z := p.Scale[c], p.ZeroPoint[c]
+		run := src[start : start+inner]
+		out := dst[start : start+inner]
+		for i, x := range run {
+			out[i] = T(QuantizeValue(x, s, z, r))
+		}
+	}
 }
 
 // int32 bounds of a quantized bias.
@@ -143,12 +152,16 @@ func FitBias(bias []float32, inputScale float32, weight Params, symmetric bool, 
 	changed := false
 	w := Params{Type: weight.Type, Axis: weight.Axis, Scale: append([]float32(nil), weight.Scale...), ZeroPoint: append([]int32(nil), weight.ZeroPoint...)}
 	for c := range w.Scale {
+		// Per channel, the bias value of the channel; per tensor, all.
 		var maxAbs float64
-		for i, b := range bias {
-			if len(w.Scale) > 1 && i != c {
-				continue
+		if len(w.Scale) > 1 {
+			if c < len(bias) {
+				maxAbs = math.Max(maxAbs, math.Abs(float64(bias[c])))
 			}
-			maxAbs = math.Max(maxAbs, math.Abs(float64(b)))
+		} else {
+			for _, b := range bias {
+				maxAbs = math.Max(maxAbs, math.Abs(float64(b)))
+			}
 		}
 		for iter := 0; iter < 8; iter++ {
 			bs := float64(inputScale * w.Scale[c])
