@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/graph"
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -141,11 +142,14 @@ func (p *pendingFold) values(dst []float32) *tensor.Tensor {
 	wd := p.w.Data.([]float32)
 	dst = dst[:len(wd)]
 	inner := len(wd) / len(p.scale)
-	for c, s := range p.scale {
-		for i := c * inner; i < (c+1)*inner; i++ {
-			dst[i] = float32(float64(wd[i]) * s)
+	parallel.For(len(p.scale), max(1, parallelGrain/max(1, inner)), 0, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			s := p.scale[c]
+			for i := c * inner; i < (c+1)*inner; i++ {
+				dst[i] = float32(float64(wd[i]) * s)
+			}
 		}
-	}
+	})
 	return tensor.FromSlice(append([]int(nil), p.w.Shape...), dst)
 }
 

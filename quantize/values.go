@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/graph"
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -292,17 +293,21 @@ func channelRanges(t *tensor.Tensor, axis, channels int) (lo, hi []float32) {
 	if inner == 0 {
 		return lo, hi
 	}
-	// One run of inner elements of a channel at a time: element i is in
-	// channel (i / inner) % channels.
-	for start := 0; start < len(data); start += inner {
-		c := (start / inner) % channels
-		l, h := lo[c], hi[c]
-		for _, v := range data[start : start+inner] {
-			l = min(l, v)
-			h = max(h, v)
+	// Element i is in channel (i / inner) % channels: channels in
+	// parallel, each one's runs of inner elements in order.
+	step := inner * channels
+	parallel.For(channels, max(1, parallelGrain*channels/max(1, len(data))), 0, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			l, h := lo[c], hi[c]
+			for start := c * inner; start < len(data); start += step {
+				for _, v := range data[start : start+inner] {
+					l = min(l, v)
+					h = max(h, v)
+				}
+			}
+			lo[c], hi[c] = l, h
 		}
-		lo[c], hi[c] = l, h
-	}
+	})
 	return lo, hi
 }
 
