@@ -224,6 +224,22 @@ func TestConvBatchNormFolding(t *testing.T) {
 	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
 		t.Fatalf("fused plan saves %d steps, want 3", got)
 	}
+	// Choosing the fusions again (as extra outputs make New do) replaces
+	// the folded weights: the old ones are not kept as constants.
+	consts := func() int {
+		n := 0
+		for _, v := range s.main.cvals {
+			if v != nil {
+				n++
+			}
+		}
+		return n
+	}
+	before := consts()
+	s.main.markOutputs(nil)
+	if after := consts(); after != before {
+		t.Errorf("%d constants after the fusions were chosen again, want %d", after, before)
+	}
 	for _, ro := range []RunOptions{{}, {Observer: func(string, *tensor.Tensor) {}}} {
 		out, err := s.RunWith(context.Background(), map[string]*tensor.Tensor{"x": tensor.FromSlice([]int{1, c, h, w}, x)}, ro)
 		if err != nil {

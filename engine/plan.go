@@ -307,7 +307,12 @@ func (p *plan) markOutputs(names []string) {
 			p.keep[id] = true
 		}
 	}
-	// Fusions were chosen with fewer kept values: choose again.
+	// Fusions were chosen with fewer kept values: choose again. The
+	// folded weights the old folds added as constants go with them (a
+	// fold made again adds its own).
+	for _, f := range p.folds {
+		p.cvals[f.wID], p.cvals[f.bID] = nil, nil
+	}
 	p.folds, p.qdq = nil, nil
 	p.planFrees()
 }

@@ -132,7 +132,10 @@ func New(m *onnx.ModelProto, opts Options) (*Session, error) {
 		}
 		s.extra = append(s.extra, name)
 	}
-	p.markOutputs(s.extra)
+	if len(s.extra) > 0 {
+		// compile chose the fusions for the graph outputs alone.
+		p.markOutputs(s.extra)
+	}
 	return s, nil
 }
 

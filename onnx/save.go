@@ -54,7 +54,9 @@ type SaveOptions struct {
 var rename = os.Rename
 
 // Save writes m to path as a deterministic protobuf encoding: a model
-// loaded and saved unmodified gives the bytes it was read from. The file is
+// loaded and saved unmodified gives the bytes it was read from. The
+// encoding goes to the file piece by piece (tensor data straight from m),
+// so saving takes little memory beyond m itself. The file is
 // replaced atomically: the bytes go to a temporary file in the same folder,
 // which is synced, closed and renamed over path; on any error the temporary
 // file is removed and path is left as it was.
@@ -122,19 +124,21 @@ func Save(m *ModelProto, path string, opts SaveOptions) error {
 		defer data.abort()
 		out = replaceTensors(m.ProtoReflect(), repl).Interface()
 	}
-	if n := proto.Size(out); n > MaxProtoSize {
-		return fmt.Errorf("onnx: save %s: the model takes %d bytes, over protobuf's limit of %d; use external data (SaveOptions.ExternalDataThreshold)", path, n, MaxProtoSize)
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
-	if err != nil {
-		return fmt.Errorf("onnx: save %s: marshal: %w", path, err)
+	size := proto.Size(out)
+	if size > MaxProtoSize {
+		return fmt.Errorf("onnx: save %s: the model takes %d bytes, over protobuf's limit of %d; use external data (SaveOptions.ExternalDataThreshold)", path, size, MaxProtoSize)
 	}
 	mf, err := createAtomic(path)
 	if err != nil {
 		return fmt.Errorf("onnx: save %s: %w", path, err)
 	}
 	defer mf.abort()
-	if _, err := mf.f.Write(b); err != nil {
+	// The encoding goes to the file as it is made, never whole in memory.
+	bw := bufio.NewWriterSize(mf.f, 1<<20)
+	if err := encodeTo(bw, out.ProtoReflect(), size); err != nil {
+		return fmt.Errorf("onnx: save %s: write %s: %w", path, mf.f.Name(), err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("onnx: save %s: write %s: %w", path, mf.f.Name(), err)
 	}
 	if err := mf.finish(); err != nil {

@@ -1,6 +1,7 @@
 package quantize_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -141,39 +142,89 @@ func BenchmarkResNet50(b *testing.B) {
 
 // BenchmarkResNet50PeakRSS runs `onnxquant quantize` on the ResNet50-size
 // model as a child process and reports its peak resident memory next to
-// the model's size. Target: peak <= 2x the model.
+// the model's size, for the default configuration (IntegerOps dynamic) and
+// for QDQ per-channel static with placeholder parameters (as
+// BenchmarkResNet50 drives it). Target: peak <= 2x the model.
 func BenchmarkResNet50PeakRSS(b *testing.B) {
 	path := resnet50(b)
-	bin := filepath.Join(filepath.Dir(path), "onnxquant")
+	dir := filepath.Dir(path)
+	bin := filepath.Join(dir, "onnxquant")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/onnxquant")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		b.Fatal(err)
 	}
-	st, _ := os.Stat(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	params, err := writeRangeParams(path, filepath.Join(dir, "qdq-params.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < b.N; i++ {
-		// A child's ru_maxrss counts the memory of the process it was
-		// forked from, so the quantizer is started by a small helper
-		// process (this test binary in rssHelper mode), which reports
-		// its child's peak.
-		helper := exec.Command(self, "-test.run=^$")
-		helper.Env = append(os.Environ(), rssHelperEnv+"=1")
-		helper.Args = append(helper.Args, "--", bin, "quantize", path, filepath.Join(filepath.Dir(path), "q.onnx"))
-		out, err := helper.CombinedOutput()
-		if err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
-		var kb int64
-		if _, err := fmt.Sscanf(string(out), "maxrss_kb=%d", &kb); err != nil {
-			b.Fatalf("helper output %q: %v", out, err)
-		}
-		rss := float64(kb) * 1024
-		b.ReportMetric(rss/(1<<20), "peak-MB")
-		b.ReportMetric(float64(st.Size())/(1<<20), "model-MB")
-		b.ReportMetric(rss/float64(st.Size()), "x-model")
+	cases := []struct {
+		name  string
+		flags []string
+	}{
+		{"integer-dynamic", nil},
+		{"qdq-perchannel", []string{"--format", "qdq", "--per-channel", "--static", "--weight-type", "int8", "--params", params}},
 	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				// A child's ru_maxrss counts the memory of the process it
+				// was forked from, so the quantizer is started by a small
+				// helper process (this test binary in rssHelper mode),
+				// which reports its child's peak.
+				helper := exec.Command(self, "-test.run=^$")
+				helper.Env = append(os.Environ(), rssHelperEnv+"=1")
+				helper.Args = append(helper.Args, "--", bin, "quantize", path, filepath.Join(dir, "q.onnx"))
+				helper.Args = append(helper.Args, c.flags...)
+				out, err := helper.CombinedOutput()
+				if err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				var kb int64
+				if _, err := fmt.Sscanf(string(out), "maxrss_kb=%d", &kb); err != nil {
+					b.Fatalf("helper output %q: %v", out, err)
+				}
+				rss := float64(kb) * 1024
+				b.ReportMetric(rss/(1<<20), "peak-MB")
+				b.ReportMetric(float64(st.Size())/(1<<20), "model-MB")
+				b.ReportMetric(rss/float64(st.Size()), "x-model")
+			}
+		})
+	}
+}
+
+// writeRangeParams writes a calibration file giving the range [-4, 4] to
+// every activation a QDQ per-channel quantization of the model at path
+// needs (the placeholder parameters of BenchmarkResNet50), and returns its
+// path.
+func writeRangeParams(path, out string) (string, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return "", err
+	}
+	names, err := quantize.TensorsToCalibrate(m, quantize.Config{Format: quantize.QDQ, PerChannel: true})
+	if err != nil {
+		return "", err
+	}
+	type entry struct {
+		Min float64 `json:"min"`
+		Max float64 `json:"max"`
+	}
+	tensors := map[string]entry{}
+	for _, n := range names {
+		tensors[n] = entry{Min: -4, Max: 4}
+	}
+	data, err := json.Marshal(map[string]any{"format": quantize.CalibrationFormat, "tensors": tensors})
+	if err != nil {
+		return "", err
+	}
+	return out, os.WriteFile(out, data, 0o644)
 }

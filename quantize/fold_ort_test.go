@@ -80,8 +80,11 @@ func TestFoldBatchNormsInORT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := foldBatchNorms(g)
+			folds, n, err := foldBatchNorms(g)
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := folds.finish(g, func(string) bool { return true }); err != nil {
 				t.Fatal(err)
 			}
 			if n == 0 || c.folds >= 0 && n != c.folds {

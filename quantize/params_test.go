@@ -138,3 +138,66 @@ func TestBias(t *testing.T) {
 		t.Errorf("bias still overflows: %g", v)
 	}
 }
+
+// TestParallelRangesMatchSequential checks that the ranges computed over
+// pieces in parallel are those of one loop in order, bit for bit: the
+// first of equal values (-0 or +0) wins, NaN and infinities are skipped by
+// MinMax and propagate through channelRanges as Go's min and max make them.
+func TestParallelRangesMatchSequential(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	const n = 5*parallelGrain + 123
+	cases := map[string]func(i int) float32{
+		"zeros, -0 first": func(i int) float32 {
+			if i == 3*parallelGrain+7 {
+				return negZero
+			}
+			return 0
+		},
+		"-0 with a few +0": func(i int) float32 {
+			if i%parallelGrain == 5 && i < 2*parallelGrain {
+				return 0
+			}
+			return negZero
+		},
+		"ramp with NaN and infinities": func(i int) float32 {
+			switch i % 1000 {
+			case 17:
+				return float32(math.NaN())
+			case 400:
+				return float32(math.Inf(1))
+			case 401:
+				return float32(math.Inf(-1))
+			}
+			return float32(i%7919) - 4000
+		},
+		"nothing finite": func(int) float32 { return float32(math.NaN()) },
+	}
+	bits := func(x float32) uint32 { return math.Float32bits(x) }
+	for name, f := range cases {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = f(i)
+		}
+		lo, hi, ok := MinMax(x)
+		plo, phi, pok := minMaxParallel(x)
+		if bits(lo) != bits(plo) || bits(hi) != bits(phi) || ok != pok {
+			t.Errorf("%s: minMaxParallel = %v, %v, %v; MinMax = %v, %v, %v", name, plo, phi, pok, lo, hi, ok)
+		}
+		for _, channels := range []int{1, 3, 64} {
+			shape := []int{channels, n / channels}
+			w := tensor.FromSlice(shape, x[:channels*(n/channels)])
+			data := w.Data.([]float32)
+			inner := n / channels
+			clo, chi := channelRanges(w, 0, channels)
+			for c := 0; c < channels; c++ {
+				l, h := float32(math.Inf(1)), float32(math.Inf(-1))
+				for _, v := range data[c*inner : (c+1)*inner] {
+					l, h = min(l, v), max(h, v)
+				}
+				if bits(l) != bits(clo[c]) || bits(h) != bits(chi[c]) {
+					t.Errorf("%s, %d channels: channel %d range [%v, %v], want [%v, %v]", name, channels, c, clo[c], chi[c], l, h)
+				}
+			}
+		}
+	}
+}

@@ -147,9 +147,10 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 	if err := g.TopoSort(); err != nil {
 		return nil, nil, nil, fmt.Errorf("quantize: %w", err)
 	}
+	var folds *foldedWeights
 	if !cfg.KeepBatchNorm {
-		n, err := foldBatchNorms(g)
-		if err != nil {
+		var n int
+		if folds, n, err = foldBatchNorms(g); err != nil {
 			return nil, nil, nil, err
 		}
 		if n > 0 {
@@ -167,6 +168,7 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 	_ = g.InferShapes()
 
 	q := newQuantizer(&cfg, g, rep)
+	q.folds = folds
 	if record {
 		q.record = map[string]bool{}
 	}
@@ -189,6 +191,17 @@ func run(m *onnx.ModelProto, cfg Config, record bool) (*onnx.ModelProto, *Report
 				}
 			}
 		}
+	}
+	// Folded weights not quantized (their Conv left in float) are
+	// computed now; the placeholders of the others go.
+	read := map[string]bool{}
+	for _, n := range q.out {
+		for _, in := range n.Input {
+			read[in] = true
+		}
+	}
+	if err := folds.finish(g, func(name string) bool { return read[name] }); err != nil {
+		return nil, nil, nil, err
 	}
 	m.Graph.Node = q.out
 	m.Graph.Initializer = append(m.Graph.Initializer, q.inits...)
@@ -326,7 +339,10 @@ func (q *quantizer) isFloat(v string) bool {
 	if v == "" {
 		return false
 	}
-	if t, ok := q.g.Constant(v); ok {
+	if q.folds.isPending(v) {
+		return true
+	}
+	if t, ok := q.constant(v); ok {
 		return t.DType == tensor.Float32
 	}
 	t, ok := q.g.Type(v)

@@ -188,7 +188,7 @@ func (q *quantizer) clipRange(n *graph.Node) (lo, hi float32, ok bool) {
 		if name == "" {
 			continue
 		}
-		t, isConst := q.g.Constant(name)
+		t, isConst := q.constant(name)
 		if !isConst || t.Len() != 1 {
 			return 0, 0, false
 		}

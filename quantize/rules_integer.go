@@ -25,7 +25,7 @@ func (q *quantizer) integerConv(n *graph.Node) (string, error) {
 	if b != "" && !q.isConstFloat(b) {
 		return "bias is not a float32 constant", nil
 	}
-	wt, _ := q.g.Constant(w)
+	wt, _ := q.constant(w)
 	xq, err := q.qActivation(x, n)
 	if err != nil {
 		return "", err
@@ -98,7 +98,7 @@ func (q *quantizer) integerRescale(n *graph.Node, acc string, xq, wq *qvalue, bs
 		scaled := q.name(out + "_scaled")
 		q.emit("Mul", scaled, []string{f, scale}, []string{scaled})
 		bias := b
-		if bt, ok := q.g.Constant(b); ok && len(bshape) > 1 && bt.Len() == bshape[0] {
+		if bt, ok := q.constant(b); ok && len(bshape) > 1 && bt.Len() == bshape[0] {
 			var err error
 			if bias, err = q.addInit(b+"_reshaped", tensor.FromSlice(bshape, append([]float32(nil), bt.Data.([]float32)...))); err != nil {
 				return "", err
@@ -140,7 +140,7 @@ func (q *quantizer) integerMatMul(n *graph.Node) (string, error) {
 			return "", err
 		}
 		if axis >= 0 {
-			bt, _ := q.g.Constant(b)
+			bt, _ := q.constant(b)
 			bshape = []int{bt.Shape[1]}
 		}
 	} else if bq, err = q.qActivation(b, n); err != nil {
@@ -168,22 +168,23 @@ func (q *quantizer) integerGemm(n *graph.Node) (string, error) {
 		return "C is not a float32 constant", nil
 	}
 	alpha, beta := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1)
-	bt, _ := q.g.Constant(b)
+	bt, _ := q.constant(b)
 	if bt.Rank() != 2 {
 		return "B is not 2-D", nil
 	}
 	wname := b
 	if n.AttrInt("transB", 0) != 0 {
 		// Store B transposed as a new constant: MatMulInteger has no transB.
-		tr := transpose2D(bt)
-		var err error
-		if wname, err = q.addInit(b+"_transposed", tr); err != nil {
+		// It goes in the graph, where q.weight reads it; the float copy
+		// is not written out (unused, it is removed with the others).
+		wname = q.name(b + "_transposed")
+		tp, err := tensor.ToProtoShared(transpose2D(bt), wname) // ours, never modified: no copy
+		if err != nil {
+			return "", fmt.Errorf("quantize: initializer %q: %w", wname, err)
+		}
+		if err := q.g.SetInitializerProto(tp); err != nil {
 			return "", err
 		}
-		if err := q.g.SetInitializer(wname, tr); err != nil {
-			return "", err
-		}
-		q.inits = q.inits[:len(q.inits)-1] // SetInitializer stored it in the graph already
 	}
 	aq, err := q.qActivation(a, n)
 	if err != nil {
@@ -197,7 +198,7 @@ func (q *quantizer) integerGemm(n *graph.Node) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wt, _ := q.g.Constant(wname)
+	wt, _ := q.constant(wname)
 	var bshape []int
 	if axis >= 0 {
 		bshape = []int{wt.Shape[1]}
@@ -206,7 +207,7 @@ func (q *quantizer) integerGemm(n *graph.Node) (string, error) {
 	q.emit("MatMulInteger", n.Name()+"_quant", []string{aq.q, wq.q, aq.zp, wq.zp}, []string{acc})
 	bias := ""
 	if c != "" {
-		ct, _ := q.g.Constant(c)
+		ct, _ := q.constant(c)
 		scaled := ct.Clone()
 		for i, v := range scaled.Data.([]float32) {
 			scaled.Data.([]float32)[i] = v * beta

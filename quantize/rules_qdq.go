@@ -109,7 +109,7 @@ func (q *quantizer) qdqWeighted(n *graph.Node) (string, error) {
 		}
 	}
 	if op == "Gemm" && b != "" {
-		if t, _ := q.g.Constant(b); t.Rank() > 1 && t.Shape[0] != 1 {
+		if t, _ := q.constant(b); t.Rank() > 1 && t.Shape[0] != 1 {
 			b = ""
 		}
 		if n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 {

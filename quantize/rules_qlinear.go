@@ -111,7 +111,7 @@ func (q *quantizer) qConstActivation(v string) (*qvalue, error) {
 	if w, ok := q.weights[key]; ok {
 		return w, nil
 	}
-	t, ok := q.g.Constant(v)
+	t, ok := q.constant(v)
 	if !ok || t.DType != tensor.Float32 {
 		return nil, fmt.Errorf("quantize: %q is not a float32 constant", v)
 	}
@@ -290,7 +290,7 @@ func (q *quantizer) matMulWeightAxis(b string) int {
 	if !q.cfg.PerChannel {
 		return -1
 	}
-	if t, ok := q.g.Constant(b); ok && len(t.Shape) == 2 {
+	if t, ok := q.constant(b); ok && len(t.Shape) == 2 {
 		return 1
 	}
 	return -1
@@ -351,7 +351,7 @@ func (q *quantizer) qlinearGemm(n *graph.Node) (string, error) {
 		return "C is not a float32 constant", nil
 	}
 	if c != "" {
-		if t, _ := q.g.Constant(c); t.Rank() > 1 && t.Shape[0] != 1 {
+		if t, _ := q.constant(c); t.Rank() > 1 && t.Shape[0] != 1 {
 			return "C is not a bias vector", nil
 		}
 	}
@@ -588,7 +588,7 @@ func (q *quantizer) passThroughOK(n *graph.Node) string {
 			return ""
 		}
 		if v := n.Input(2); v != "" {
-			t, ok := q.g.Constant(v)
+			t, ok := q.constant(v)
 			if !ok {
 				return "pad value is not constant"
 			}

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/graph"
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/onnx"
 	"github.com/onnxquant/onnxquant/tensor"
 )
@@ -38,6 +39,9 @@ type quantizer struct {
 	weights map[string]*qvalue
 	// skip marks Relu/Clip nodes folded into the node before them.
 	skip map[*graph.Node]bool
+	// folds are the BatchNormalization-folded Conv weights whose values
+	// are computed when read (see foldBatchNorms); nil with KeepBatchNorm.
+	folds *foldedWeights
 	// record, when set, collects the activations whose parameters the
 	// rewrite asks for, answering with placeholders (TensorsToCalibrate).
 	record map[string]bool
@@ -200,11 +204,11 @@ func (q *quantizer) weightOptions(axis int) WeightOptions {
 // weight quantizes the float32 constant v (per tensor, or per channel along
 // axis) into an initializer, once per (v, axis).
 func (q *quantizer) weight(v string, axis int) (*qvalue, error) {
-	key := fmt.Sprintf("%s\x00%d", v, axis)
+	key := weightKey(v, axis)
 	if w, ok := q.weights[key]; ok {
 		return w, nil
 	}
-	t, ok := q.g.Constant(v)
+	t, ok := q.constant(v)
 	if !ok || t.DType != tensor.Float32 {
 		return nil, fmt.Errorf("quantize: %q is not a float32 constant", v)
 	}
@@ -215,6 +219,9 @@ func (q *quantizer) weight(v string, axis int) (*qvalue, error) {
 	}
 	return q.storeWeight(v, key, t, p)
 }
+
+// weightKey is the key of weight v quantized along axis in q.weights.
+func weightKey(v string, axis int) string { return fmt.Sprintf("%s\x00%d", v, axis) }
 
 func (q *quantizer) storeWeight(v, key string, t *tensor.Tensor, p Params) (*qvalue, error) {
 	qt, err := QuantizeWeight(t, p)
@@ -239,11 +246,11 @@ func (q *quantizer) weightWithBias(w string, axis int, b string, inputScale floa
 	if b == "" || inputScale == 0 {
 		return q.weight(w, axis)
 	}
-	t, ok := q.g.Constant(w)
+	t, ok := q.constant(w)
 	if !ok || t.DType != tensor.Float32 {
 		return nil, fmt.Errorf("quantize: %q is not a float32 constant", w)
 	}
-	bt, ok := q.g.Constant(b)
+	bt, ok := q.constant(b)
 	if !ok || bt.DType != tensor.Float32 {
 		return q.weight(w, axis)
 	}
@@ -263,7 +270,12 @@ func (q *quantizer) weightWithBias(w string, axis int, b string, inputScale floa
 		}
 		return q.storeWeight(w, key, t, adj)
 	}
-	return q.weight(w, axis)
+	// As q.weight(w, axis), without choosing the same parameters again.
+	key := weightKey(w, axis)
+	if cached, ok := q.weights[key]; ok {
+		return cached, nil
+	}
+	return q.storeWeight(w, key, t, p)
 }
 
 // channelRanges returns per-channel (or whole-tensor) minimum and maximum.
@@ -278,21 +290,31 @@ func channelRanges(t *tensor.Tensor, axis, channels int) (lo, hi []float32) {
 	if axis >= 0 {
 		inner = tensor.NumElements(t.Shape[axis+1:])
 	}
-	for i, v := range data {
-		c := 0
-		if axis >= 0 {
-			c = (i / inner) % channels
-		}
-		lo[c] = min(lo[c], v)
-		hi[c] = max(hi[c], v)
+	if inner == 0 {
+		return lo, hi
 	}
+	// Element i is in channel (i / inner) % channels: channels in
+	// parallel, each one's runs of inner elements in order.
+	step := inner * channels
+	parallel.For(channels, max(1, parallelGrain*channels/max(1, len(data))), 0, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			l, h := lo[c], hi[c]
+			for start := c * inner; start < len(data); start += step {
+				for _, v := range data[start : start+inner] {
+					l = min(l, v)
+					h = max(h, v)
+				}
+			}
+			lo[c], hi[c] = l, h
+		}
+	})
 	return lo, hi
 }
 
 // bias quantizes the float32 constant bias b to int32 with scales
 // inputScale * weight scales, as an initializer.
 func (q *quantizer) bias(b string, inputScale float32, w *qvalue) (string, []float32, error) {
-	t, ok := q.g.Constant(b)
+	t, ok := q.constant(b)
 	if !ok || t.DType != tensor.Float32 {
 		return "", nil, fmt.Errorf("quantize: bias %q is not a float32 constant", b)
 	}
@@ -305,8 +327,17 @@ func (q *quantizer) bias(b string, inputScale float32, w *qvalue) (string, []flo
 	return name, scales, err
 }
 
+// constant returns the value of constant v (see graph.Graph.Constant),
+// computing a pending folded weight. Do not modify it.
+func (q *quantizer) constant(v string) (*tensor.Tensor, bool) {
+	return q.folds.constant(q.g, v)
+}
+
 // isConstFloat reports whether v is a float32 constant.
 func (q *quantizer) isConstFloat(v string) bool {
-	t, ok := q.g.Constant(v)
+	if q.folds.isPending(v) {
+		return true
+	}
+	t, ok := q.constant(v)
 	return ok && t.DType == tensor.Float32
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxquant/onnxquant/internal/parallel"
 	"github.com/onnxquant/onnxquant/tensor"
 )
 
@@ -29,7 +30,7 @@ func ChooseWeightParams(w *tensor.Tensor, o WeightOptions) (Params, error) {
 	}
 	p := Params{Type: o.Type, Axis: o.Axis}
 	if o.Axis < 0 {
-		lo, hi, ok := MinMax(data)
+		lo, hi, ok := minMaxParallel(data)
 		if !ok {
 			lo, hi = 0, 0
 		}
@@ -51,16 +52,19 @@ func ChooseWeightParams(w *tensor.Tensor, o WeightOptions) (Params, error) {
 	for c := range lo {
 		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
 	}
-	for o := 0; o < outer; o++ {
-		for c := 0; c < channels; c++ {
-			base := (o*channels + c) * inner
-			l, h, ok := MinMax(data[base : base+inner])
-			if ok {
-				lo[c] = min(lo[c], l)
-				hi[c] = max(hi[c], h)
+	// Channels in parallel; each one's runs in order, as a plain loop.
+	parallel.For(channels, max(1, parallelGrain/max(1, inner*outer)), 0, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			for o := 0; o < outer; o++ {
+				base := (o*channels + c) * inner
+				l, h, ok := MinMax(data[base : base+inner])
+				if ok {
+					lo[c] = min(lo[c], l)
+					hi[c] = max(hi[c], h)
+				}
 			}
 		}
-	}
+	})
 	p.Scale = make([]float32, channels)
 	p.ZeroPoint = make([]int32, channels)
 	for c := range lo {
@@ -97,23 +101,81 @@ func QuantizeWeight(w *tensor.Tensor, p Params) (*tensor.Tensor, error) {
 		channels = len(p.Scale)
 		inner = tensor.NumElements(w.Shape[p.Axis+1:])
 	}
-	put := func(i int, q int32) {}
 	switch d := out.Data.(type) {
 	case []uint8:
-		put = func(i int, q int32) { d[i] = uint8(q) }
+		quantizeChannels(d, data, p, channels, inner, full)
 	case []int8:
-		put = func(i int, q int32) { d[i] = int8(q) }
+		quantizeChannels(d, data, p, channels, inner, full)
 	default:
 		return nil, fmt.Errorf("quantize: cannot store weights as %v", p.Type)
 	}
-	for i, x := range data {
-		c := 0
-		if channels > 1 {
-			c = (i / inner) % channels
-		}
-		put(i, QuantizeValue(x, p.Scale[c], p.ZeroPoint[c], full))
-	}
 	return out, nil
+}
+
+// parallelGrain is the fewest weight values a goroutine takes at once.
+const parallelGrain = 1 << 15
+
+// quantizeChannels quantizes src into dst, element i with the parameters of
+// channel (i / inner) % channels, one run of inner elements at a time, runs
+// in parallel (every value on its own: the same bytes as in order).
+func quantizeChannels[T uint8 | int8](dst []T, src []float32, p Params, channels, inner int, r QRange) {
+	if inner == 0 {
+		return
+	}
+	if channels == 1 {
+		s, z := p.Scale[0], p.ZeroPoint[0]
+		parallel.For(len(src), parallelGrain, 0, func(lo, hi int) {
+			out := dst[lo:hi]
+			for i, x := range src[lo:hi] {
+				out[i] = T(QuantizeValue(x, s, z, r))
+			}
+		})
+		return
+	}
+	parallel.For(len(src)/inner, max(1, parallelGrain/inner), 0, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			c := k % channels
+			s, z := p.Scale[c], p.ZeroPoint[c]
+			out := dst[k*inner : (k+1)*inner]
+			for i, x := range src[k*inner : (k+1)*inner] {
+				out[i] = T(QuantizeValue(x, s, z, r))
+			}
+		}
+	})
+}
+
+// minMaxParallel is MinMax over pieces of x in parallel. The pieces'
+// results are combined in order with the same strict comparisons, so it
+// returns the very values MinMax does (the first of equal ones: -0 or +0).
+func minMaxParallel(x []float32) (lo, hi float32, ok bool) {
+	pieces := (len(x) + parallelGrain - 1) / parallelGrain
+	if pieces <= 1 {
+		return MinMax(x)
+	}
+	type result struct {
+		lo, hi float32
+		ok     bool
+	}
+	res := make([]result, pieces)
+	parallel.For(pieces, 1, 0, func(k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			r := &res[k]
+			r.lo, r.hi, r.ok = MinMax(x[k*parallelGrain : min(len(x), (k+1)*parallelGrain)])
+		}
+	})
+	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, r := range res {
+		if !r.ok {
+			continue
+		}
+		if r.lo < lo {
+			lo = r.lo
+		}
+		if r.hi > hi {
+			hi = r.hi
+		}
+	}
+	return lo, hi, lo <= hi
 }
 
 // int32 bounds of a quantized bias.
@@ -143,12 +205,16 @@ func FitBias(bias []float32, inputScale float32, weight Params, symmetric bool, 
 	changed := false
 	w := Params{Type: weight.Type, Axis: weight.Axis, Scale: append([]float32(nil), weight.Scale...), ZeroPoint: append([]int32(nil), weight.ZeroPoint...)}
 	for c := range w.Scale {
+		// Per channel, the bias value of the channel; per tensor, all.
 		var maxAbs float64
-		for i, b := range bias {
-			if len(w.Scale) > 1 && i != c {
-				continue
+		if len(w.Scale) > 1 {
+			if c < len(bias) {
+				maxAbs = math.Max(maxAbs, math.Abs(float64(bias[c])))
 			}
-			maxAbs = math.Max(maxAbs, math.Abs(float64(b)))
+		} else {
+			for _, b := range bias {
+				maxAbs = math.Max(maxAbs, math.Abs(float64(b)))
+			}
 		}
 		for iter := 0; iter < 8; iter++ {
 			bs := float64(inputScale * w.Scale[c])
