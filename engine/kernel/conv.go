@@ -434,9 +434,10 @@ func (j *convJob) Range(lo, hi int) {
 	// reads through row offsets (flat, see flatGeom and useFlat).
 	switch {
 	case fg != nil:
-		s.buf = cvGrow(s.buf, fg.size()+mg*fg.np)
-		pad = s.buf[:fg.size()]
-		cbuf = s.buf[fg.size():]
+		s.buf = cvGrow(s.buf, fg.size()+fg.spare()+mg*fg.ncols)
+		pad = s.buf[:fg.size()+fg.spare()]
+		clear(pad[fg.size():]) // read by the extra product columns
+		cbuf = s.buf[fg.size()+fg.spare():]
 	case !j.pointwise:
 		s.buf = cvGrow(s.buf, kg*outSize)
 		col = s.buf
@@ -469,7 +470,7 @@ func (j *convJob) Range(lo, hi int) {
 		switch {
 		case fg != nil:
 			fg.pad(xg, pad, j.inner)
-			err = gemm.SgemmIndirect(false, mg, fg.np, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.np, ep, j.inner)
+			err = gemm.SgemmIndirect(false, mg, fg.ncols, kg, wg, kg, pa, pad, fg.offs, cbuf, fg.ncols, ep, j.inner)
 			fg.compact(cbuf, mg, yg, j.inner)
 		case j.pointwise:
 			err = gemm.SgemmEpilogue(false, false, mg, outSize, kg, wg, kg, pa, xg, outSize, nil, yg, outSize, ep, j.inner)
@@ -517,6 +518,7 @@ type flatGeom struct {
 	sh, sw         int
 	pt, pl         int
 	hp, wp, np     int // phase plane rows and columns; product columns
+	ncols          int // columns the product computes: np, or np rounded up to 16 when small
 	channels       int
 	offs           []int
 }
@@ -531,6 +533,13 @@ func newFlatGeom(win *Window, channels int) flatGeom {
 	g.wp = g.ow + (g.kw-1)*g.dw/g.sw
 	g.hp = g.oh + (g.kh-1)*g.dh/g.sh + 1 // a spare zero row
 	g.np = g.oh * g.wp
+	g.ncols = g.np
+	if g.np < 256 {
+		// Few columns: the product computes whole 16-column panels
+		// (over zeros past the planes) rather than pack a partial one
+		// for every row of K.
+		g.ncols = (g.np + 15) &^ 15
+	}
 	plane := g.hp * g.wp
 	g.offs = make([]int, 0, channels*g.kh*g.kw)
 	for c := 0; c < channels; c++ {
@@ -544,6 +553,10 @@ func newFlatGeom(win *Window, channels int) flatGeom {
 	}
 	return g
 }
+
+// spare returns the number of zeros the product's extra columns (ncols
+// past np) read after the phase planes.
+func (g *flatGeom) spare() int { return g.ncols - g.np }
 
 // size returns the number of values of the phase planes of all channels.
 func (g *flatGeom) size() int { return g.channels * g.sh * g.sw * g.hp * g.wp }
@@ -585,6 +598,23 @@ func (j *flatJob) Range(lo, hi int) {
 func (g *flatGeom) padChannels(x []float32, pad []float32, lo, hi int) {
 	plane := g.hp * g.wp
 	clear(pad[lo*g.sh*g.sw*plane : hi*g.sh*g.sw*plane])
+	if g.sh == 1 && g.sw == 1 {
+		// One phase plane, the padded input: each row copied to its place.
+		q0, q1 := max(0, -g.pl), min(g.iw, g.wp-g.pl) // input columns inside the plane
+		r0, r1 := max(0, -g.pt), min(g.ih, g.hp-g.pt)
+		if q1 <= q0 || r1 <= r0 {
+			return
+		}
+		for c := lo; c < hi; c++ {
+			xc := x[c*g.ih*g.iw : (c+1)*g.ih*g.iw]
+			pc := pad[c*plane : (c+1)*plane]
+			for r := r0; r < r1; r++ {
+				o := (r+g.pt)*g.wp + q0 + g.pl
+				copy(pc[o:o+q1-q0], xc[r*g.iw+q0:r*g.iw+q1])
+			}
+		}
+		return
+	}
 	for c := lo; c < hi; c++ {
 		xc := x[c*g.ih*g.iw : (c+1)*g.ih*g.iw]
 		for py := 0; py < g.sh; py++ {
@@ -605,7 +635,16 @@ func (g *flatGeom) padChannels(x []float32, pad []float32, lo, hi int) {
 					if r < 0 || r >= g.ih {
 						continue
 					}
-					_ = gemm.CopyStrided(pc[u*g.wp+v0:u*g.wp+v1], xc[r*g.iw+q0:(r+1)*g.iw], g.sw)
+					dst, src := pc[u*g.wp+v0:u*g.wp+v1], xc[r*g.iw+q0:(r+1)*g.iw]
+					if len(dst) < 16 {
+						// Short rows (small maps): one by one, cheaper
+						// than a call per row.
+						for i := range dst {
+							dst[i] = src[i*g.sw]
+						}
+						continue
+					}
+					_ = gemm.CopyStrided(dst, src, g.sw)
 				}
 			}
 		}
@@ -631,7 +670,7 @@ func (g *flatGeom) compact(c []float32, m int, y []float32, threads int) {
 // compactRows is compact for rows [lo, hi).
 func (g *flatGeom) compactRows(c []float32, y []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
-		ci := c[i*g.np : (i+1)*g.np]
+		ci := c[i*g.ncols : i*g.ncols+g.np]
 		yi := y[i*g.oh*g.ow : (i+1)*g.oh*g.ow]
 		for r := 0; r < g.oh; r++ {
 			copy(yi[r*g.ow:(r+1)*g.ow], ci[r*g.wp:r*g.wp+g.ow])
@@ -846,7 +885,7 @@ func depthwise2DF32(win *Window, x []float32, batch, c int, w []float32, mult in
 		}
 	}
 	planes := batch * c * mult
-	grain := max(1, (1<<17)/max(oh*ow*kh*kw, 1))
+	grain := max(1, (1<<15)/max(oh*ow*kh*kw, 1))
 	parallel.Do(planes, grain, threads, j)
 	*j = dwJob{taps: j.taps}
 	dwJobs.put(j)

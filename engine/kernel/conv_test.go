@@ -488,6 +488,7 @@ func BenchmarkConvFirst(b *testing.B) {
 		{"ultraface_3x3s2", 3, 16, 240, 3, 2},
 		{"resnet_7x7s2", 3, 64, 224, 7, 2},
 		{"mnist_5x5s1", 1, 8, 28, 5, 1},
+		{"ultraface_head_3x3", 256, 12, 5, 3, 1},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			r := rand.New(rand.NewSource(1))

@@ -44,7 +44,7 @@ const (
 
 // minFlopsPerThread is the amount of work below which adding a goroutine
 // costs more than it saves.
-const minFlopsPerThread = 1 << 22
+const minFlopsPerThread = 1 << 20
 
 // PackedA is a left operand (m x k after any transposition) copied once into
 // the panel layout the micro-kernel reads, for repeated products with it.
@@ -408,14 +408,22 @@ func packBIndirect(dst []float32, b []float32, offs []int, j0, nc int) {
 	for s := 0; s < nc; s += NR {
 		panel := dst[(s/NR)*len(offs)*NR : (s/NR+1)*len(offs)*NR]
 		cols := min(NR, nc-s)
-		for p, o := range offs {
-			src := b[o+j0+s : o+j0+s+cols]
-			if cols == NR {
-				*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(src)
-				continue
+		if cols < NR {
+			// A partial panel: zeros past the columns, then the few
+			// values of each row one by one (cheaper than a copy call
+			// per row).
+			clear(panel)
+			for p, o := range offs {
+				src := b[o+j0+s : o+j0+s+cols]
+				row := panel[p*NR : p*NR+cols]
+				for c, v := range src {
+					row[c] = v
+				}
 			}
-			copy(panel[p*NR:p*NR+cols], src)
-			clear(panel[p*NR+cols : p*NR+NR])
+			continue
+		}
+		for p, o := range offs {
+			*(*[NR]float32)(panel[p*NR : p*NR+NR]) = *(*[NR]float32)(b[o+j0+s : o+j0+s+NR])
 		}
 	}
 }
