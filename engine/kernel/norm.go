@@ -32,7 +32,7 @@ func nmFloats(n *Node, t *tensor.Tensor, what string) ([]float64, error) {
 }
 
 // nmScratch recycles the float64 parameter buffers of the normalizations.
-var nmScratch f64Pool
+var nmScratch bufPool[float64]
 
 // nmFloatsTo writes a float tensor's values as float64 into out, which
 // holds t.Len() values.

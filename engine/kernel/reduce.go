@@ -476,7 +476,7 @@ type redFloatJob[T float32 | float64] struct {
 var redFloatJobs kindJobPool
 
 // redScratch recycles the float64 accumulators of the reductions.
-var redScratch f64Pool
+var redScratch bufPool[float64]
 
 func (j *redFloatJob[T]) Range(lo, hi int) {
 	kind, x, acc := j.kind, j.x, j.acc

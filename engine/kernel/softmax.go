@@ -3,7 +3,6 @@ package kernel
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/onnxquant/onnxquant/internal/gemm"
 	"github.com/onnxquant/onnxquant/internal/parallel"
@@ -133,7 +132,7 @@ type smxJob[T float32 | float64] struct {
 var smxJobs kindJobPool
 
 // smxWork recycles the float64 scratch of strided softmaxes.
-var smxWork f64Pool
+var smxWork bufPool[float64]
 
 func (j *smxJob[T]) Range(lo, hi int) {
 	size, inner := j.size, j.inner
@@ -166,25 +165,6 @@ func (j *smxJob[T]) Range(lo, hi int) {
 		smxWork.put(w)
 	}
 }
-
-// f64Pool recycles float64 scratch buffers, kept by pointer so that
-// putting one back allocates nothing.
-type f64Pool struct{ p sync.Pool }
-
-// get returns a buffer of n values (their contents unspecified).
-func (p *f64Pool) get(n int) *[]float64 {
-	b, _ := p.p.Get().(*[]float64)
-	if b == nil {
-		b = new([]float64)
-	}
-	if cap(*b) < n {
-		*b = make([]float64, n)
-	}
-	*b = (*b)[:n]
-	return b
-}
-
-func (p *f64Pool) put(b *[]float64) { p.p.Put(b) }
 
 // smxIsF32 reports whether T is float32, whose exponentials use smxExp.
 func smxIsF32[T float32 | float64]() bool {
