@@ -16,22 +16,23 @@ func arithVec(op ArithOp, o, a []float32, sa int, b []float32, sb int, clamp boo
 	if !hasAVX2FMA || n == 0 || op > ArithDiv {
 		return 0
 	}
-	pa, astep := &a[0], 32
-	if sa == 0 {
-		v := a[0]
-		a8 := [8]float32{v, v, v, v, v, v, v, v}
-		pa, astep = &a8[0], 0
-	} else {
-		_ = a[n-1]
-	}
-	pb, bstep := &b[0], 32
-	if sb == 0 {
-		v := b[0]
-		b8 := [8]float32{v, v, v, v, v, v, v, v}
-		pb, bstep = &b8[0], 0
-	} else {
-		_ = b[n-1]
-	}
+	var a8, b8 [8]float32
+	pa, astep := vecOperand(a, sa, n, &a8)
+	pb, bstep := vecOperand(b, sb, n, &b8)
 	arithRow(int(op), &o[0], pa, pb, n, astep, bstep, lo, hi, clamp)
 	return n
+}
+
+// vecOperand returns the pointer and byte step through which a vector loop
+// reads an operand of n values: x itself (32 bytes every 8 values), or, for
+// a broadcast operand (s 0), 8 copies of x[0] in buf.
+func vecOperand(x []float32, s, n int, buf *[8]float32) (*float32, int) {
+	if s == 0 {
+		for i := range buf {
+			buf[i] = x[0]
+		}
+		return &buf[0], 0
+	}
+	_ = x[n-1]
+	return &x[0], 32
 }

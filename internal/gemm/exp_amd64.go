@@ -15,12 +15,8 @@ func expVec(y, x, m []float32, sm int) int {
 	if !hasAVX2FMA || n == 0 {
 		return 0
 	}
-	pm, mstep := &m[0], 32
-	if sm == 0 {
-		v := m[0]
-		m8 := [8]float32{v, v, v, v, v, v, v, v}
-		pm, mstep = &m8[0], 0
-	}
+	var m8 [8]float32
+	pm, mstep := vecOperand(m, sm, n, &m8)
 	expRow(&y[0], &x[0], pm, n, mstep)
 	return n
 }
