@@ -976,10 +976,8 @@ func (j *dwJob) Range(p0, p1 int) {
 			continue
 		}
 		// Row by row: each output row straight from the padded rows it
-		// reads, with the bias and the clamp (gemm.ConvTaps).
-		for r := 0; r < oh; r++ {
-			_ = gemm.ConvTaps(yp[r*ow:(r+1)*ow], pad[r*j.sh*wp:], j.taps, wk, j.sw, bv, j.lo, j.hi)
-		}
+		// reads, with the bias and the clamp (gemm.ConvTapsRows).
+		_ = gemm.ConvTapsRows(yp, ow, oh, ow, pad, j.sh*wp, j.taps, wk, j.sw, bv, j.lo, j.hi)
 	}
 	dwScratch.put(sp)
 }

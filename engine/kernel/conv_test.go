@@ -480,19 +480,19 @@ func BenchmarkConv3x3(b *testing.B) {
 // (few input channels, large planes, stride 2) on one thread.
 func BenchmarkConvFirst(b *testing.B) {
 	for _, s := range []struct {
-		name                string
-		cin, cout, hw, k, s int
+		name                  string
+		cin, cout, h, w, k, s int
 	}{
-		{"fastestdet_3x3s2", 3, 24, 352, 3, 2},
-		{"blazeface_5x5s2", 3, 24, 128, 5, 2},
-		{"ultraface_3x3s2", 3, 16, 240, 3, 2},
-		{"resnet_7x7s2", 3, 64, 224, 7, 2},
-		{"mnist_5x5s1", 1, 8, 28, 5, 1},
-		{"ultraface_head_3x3", 256, 12, 5, 3, 1},
+		{"fastestdet_3x3s2", 3, 24, 352, 352, 3, 2},
+		{"blazeface_5x5s2", 3, 24, 128, 128, 5, 2},
+		{"ultraface_3x3s2", 3, 16, 240, 320, 3, 2},
+		{"resnet_7x7s2", 3, 64, 224, 224, 7, 2},
+		{"mnist_5x5s1", 1, 8, 28, 28, 5, 1},
+		{"ultraface_head_3x3", 256, 12, 4, 5, 3, 1},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			r := rand.New(rand.NewSource(1))
-			xs, ws := []int{1, s.cin, s.hw, s.hw}, []int{s.cout, s.cin, s.k, s.k}
+			xs, ws := []int{1, s.cin, s.h, s.w}, []int{s.cout, s.cin, s.k, s.k}
 			x := tensor.FromSlice(xs, cvtRand(r, tensor.NumElements(xs)))
 			w := tensor.FromSlice(ws, cvtRand(r, tensor.NumElements(ws)))
 			bias := tensor.FromSlice([]int{s.cout}, cvtRand(r, s.cout))
@@ -519,8 +519,8 @@ func BenchmarkConvFirst(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			o := (s.hw+2*p-s.k)/s.s + 1
-			flops := 2.0 * float64(s.cout*s.cin*s.k*s.k*o*o)
+			oh, ow := (s.h+2*p-s.k)/s.s+1, (s.w+2*p-s.k)/s.s+1
+			flops := 2.0 * float64(s.cout*s.cin*s.k*s.k*oh*ow)
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}

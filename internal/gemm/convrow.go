@@ -230,6 +230,39 @@ func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, h
 		}
 		maxOff = max(maxOff, o)
 	}
+	convTapsRow(out, x, offs, maxOff, w, stride, bias, lo, hi)
+	return nil
+}
+
+// ConvTapsRows is ConvTaps over rows rows: for r < rows, out[r*ostride:
+// r*ostride+n] is ConvTaps of x[r*xstride:], checked once for all rows
+// (the strided rows of a depthwise plane).
+func ConvTapsRows(out []float32, ostride, rows, n int, x []float32, xstride int, offs []int, w []float32, stride int, bias, lo, hi float32) error {
+	if rows <= 0 || n <= 0 {
+		return nil
+	}
+	if len(w) == 0 || len(offs) != len(w) || stride < 1 || ostride < n || xstride < 0 {
+		return fmt.Errorf("gemm: ConvTapsRows: %d offsets for %d weights, stride %d, %d columns, row strides %d and %d", len(offs), len(w), stride, n, ostride, xstride)
+	}
+	if need := (rows-1)*ostride + n; len(out) < need {
+		return fmt.Errorf("gemm: ConvTapsRows: out holds %d values, %d rows of %d need %d", len(out), rows, n, need)
+	}
+	maxOff := 0
+	for _, o := range offs {
+		if o < 0 || (rows-1)*xstride+(n-1)*stride+o >= len(x) {
+			return fmt.Errorf("gemm: ConvTapsRows: tap at offset %d does not fit %d rows of %d outputs in x of %d values", o, rows, n, len(x))
+		}
+		maxOff = max(maxOff, o)
+	}
+	for r := 0; r < rows; r++ {
+		convTapsRow(out[r*ostride:r*ostride+n], x[r*xstride:], offs, maxOff, w, stride, bias, lo, hi)
+	}
+	return nil
+}
+
+// convTapsRow is ConvTaps after its checks; maxOff is the largest offset.
+func convTapsRow(out, x []float32, offs []int, maxOff int, w []float32, stride int, bias, lo, hi float32) {
+	n := len(out)
 	done := 0
 	if convTapsAsm != nil && stride <= 2 {
 		done = n &^ 7
@@ -259,7 +292,6 @@ func ConvTaps(out, x []float32, offs []int, w []float32, stride int, bias, lo, h
 		}
 		out[k] = s
 	}
-	return nil
 }
 
 // convTaps2DAsm, when set, is ConvTaps2D's vector loop: all of it, the

@@ -261,3 +261,36 @@ func TestConvTaps(t *testing.T) {
 		t.Fatal("short x: no error")
 	}
 }
+
+// TestConvTapsRows checks ConvTapsRows against ConvTaps called row by row
+// (bit for bit, strides 1 to 3, widths around the vector block) and its
+// refusal of rows that do not fit.
+func TestConvTapsRows(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	offs := []int{0, 1, 2, 40, 41, 42, 80, 81, 82}
+	w := randSlice(r, len(offs))
+	for _, stride := range []int{1, 2, 3} {
+		for _, n := range []int{3, 8, 13, 19} {
+			const rows, xstride, ostride = 5, 80, 24
+			x := randSlice(r, (rows-1)*xstride+(n-1)*stride+82+2)
+			got := make([]float32, (rows-1)*ostride+n)
+			want := make([]float32, len(got))
+			if err := ConvTapsRows(got, ostride, rows, n, x, xstride, offs, w, stride, 0.5, -1, 1); err != nil {
+				t.Fatal(err)
+			}
+			for row := 0; row < rows; row++ {
+				if err := ConvTaps(want[row*ostride:row*ostride+n], x[row*xstride:], offs, w, stride, 0.5, -1, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("stride %d n %d: out[%d] = %v, want %v", stride, n, i, got[i], want[i])
+				}
+			}
+			if err := ConvTapsRows(got, ostride, rows+1, n, x, xstride, offs, w, stride, 0, -1, 1); err == nil {
+				t.Fatalf("stride %d n %d: a row past x accepted", stride, n)
+			}
+		}
+	}
+}
