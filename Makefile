@@ -52,6 +52,10 @@ test: setup
 	@# The engine and its kernels with the portable Go kernels instead of
 	@# the assembly ones.
 	$(GO) test -count=1 -tags purego ./engine/... ./internal/gemm ./internal/parallel
+	@# The parallel loops, and runs sharing a session while one of them
+	@# builds its fused steps, under the race detector.
+	$(GO) test -count=1 -race ./internal/parallel
+	$(GO) test -count=1 -race -run 'LazyFusion|TestArena' ./engine
 	@mkdir -p $(dir $(TEST_LOG)); \
 	rc=0; $(GO) test ./... -count=1 -timeout 40m 2>&1 | tee $(TEST_LOG) || rc=$$?; \
 	ok=$$(grep -c '^ok ' $(TEST_LOG) || true); \

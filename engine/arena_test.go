@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -248,4 +249,80 @@ func randomInputs(t *testing.T, s *Session, r *rand.Rand) map[string]*tensor.Ten
 		in[vi.Name] = x
 	}
 	return in
+}
+
+// TestLazyFusion checks that runs with observers never build the fused
+// steps (their folded weights and kernels would only cost memory), and
+// that runs with and without observers started together on a fresh
+// session, one of them building the fused steps while the others run,
+// all give the outputs of a session that has run before (under -race in
+// CI, this is also the test of the plan's lock).
+func TestLazyFusion(t *testing.T) {
+	m, err := onnx.Load(testenv.DataFile(t, "models", "mnist-8.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 28*28)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	feeds := map[string]*tensor.Tensor{"Input3": tensor.FromSlice([]int{1, 1, 28, 28}, x)}
+	observe := RunOptions{Observer: func(string, *tensor.Tensor) {}}
+
+	ref, err := New(m, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.RunWith(context.Background(), feeds, observe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.main.fused.Load() {
+		t.Fatal("a run with an observer built the fused steps")
+	}
+	if _, err := ref.Run(context.Background(), feeds); err != nil {
+		t.Fatal(err)
+	}
+	if !ref.main.fused.Load() || ref.main.fast == nil {
+		t.Fatal("a run without observers did not build the fused steps")
+	}
+
+	s, err := New(m, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ro := RunOptions{}
+			if g%2 == 1 {
+				ro = observe
+			}
+			for i := 0; i < 5; i++ {
+				out, err := s.RunWith(context.Background(), feeds, ro)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for name, w := range want {
+					got, exp := out[name].Data.([]float32), w.Data.([]float32)
+					for j := range exp {
+						if d := math.Abs(float64(got[j] - exp[j])); d > 1e-4*(1+math.Abs(float64(exp[j]))) {
+							errs <- fmt.Errorf("goroutine %d run %d: %s[%d] = %g, want %g", g, i, name, j, got[j], exp[j])
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }

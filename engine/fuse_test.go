@@ -119,6 +119,7 @@ func TestConvActivationFusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.main.ensureFused() // built lazily, on the first run without observers
 	if got, want := len(s.main.steps)-len(s.main.fast), 2; s.main.fast == nil || got != want {
 		t.Fatalf("fused plan has %d steps for %d plain ones, want %d fewer", len(s.main.fast), len(s.main.steps), want)
 	}
@@ -137,6 +138,7 @@ func TestConvActivationFusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s2.main.ensureFused() // built lazily, on the first run without observers
 	if got := len(s2.main.steps) - len(s2.main.fast); got != 1 {
 		t.Fatalf("with c1 kept, %d steps fused, want 1", got)
 	}
@@ -221,6 +223,7 @@ func TestConvBatchNormFolding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two folds and the Relu taken over by the first folded Conv.
+	s.main.ensureFused() // built lazily, on the first run without observers
 	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
 		t.Fatalf("fused plan saves %d steps, want 3", got)
 	}
@@ -237,6 +240,7 @@ func TestConvBatchNormFolding(t *testing.T) {
 	}
 	before := consts()
 	s.main.markOutputs(nil)
+	s.main.ensureFused()
 	if after := consts(); after != before {
 		t.Errorf("%d constants after the fusions were chosen again, want %d", after, before)
 	}
@@ -296,6 +300,7 @@ func TestConvAddFolding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two Adds folded and the Relu taken over; the third Add stays.
+	s.main.ensureFused() // built lazily, on the first run without observers
 	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
 		t.Fatalf("fused plan saves %d steps, want 3", got)
 	}
@@ -377,6 +382,7 @@ func TestArithActivationFusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sess.main.ensureFused() // built lazily, on the first run without observers
 	if got := len(sess.main.steps) - len(sess.main.fast); sess.main.fast == nil || got != 4 {
 		t.Fatalf("fused plan has %d steps for %d plain ones, want 4 fewer", len(sess.main.fast), len(sess.main.steps))
 	}
@@ -464,6 +470,7 @@ func TestPadConvFolding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.main.ensureFused() // built lazily, on the first run without observers
 	if got := len(s.main.steps) - len(s.main.fast); s.main.fast == nil || got != 3 {
 		t.Fatalf("fused plan has %d steps for %d plain ones, want 3 fewer", len(s.main.fast), len(s.main.steps))
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/onnxquant/onnxquant/engine/kernel"
 	"github.com/onnxquant/onnxquant/onnx"
@@ -35,6 +37,16 @@ type plan struct {
 	// that computed it (a weight's DequantizeLinear, for QDQ fusion).
 	foldedFrom map[int]*step
 	qdq        map[int]*qdqFuse // QDQ fusions, by index of their Conv/MatMul step
+
+	// The main graph's fused steps are built on its first run without
+	// observers (lazy), not at New: runs with observers (calibration,
+	// debugging) never use them, and their folded weights and repacked
+	// kernels can cost as much memory as the model. mu guards the plan's
+	// values (names, ids, cvals, keep), to which fusing adds constants,
+	// against runs in progress: runs hold it for reading.
+	lazy  bool
+	fused atomic.Bool
+	mu    sync.RWMutex
 }
 
 // step is one node to run.
@@ -296,6 +308,7 @@ func (c *compiler) compile(g *onnx.GraphProto, parent *plan) (*plan, error) {
 	for _, id := range p.outputIDs {
 		p.keep[id] = true
 	}
+	p.lazy = parent == nil
 	p.planFrees()
 	return p, nil
 }
@@ -318,12 +331,35 @@ func (p *plan) markOutputs(names []string) {
 }
 
 // planFrees records, for every step, the values whose last reader it is,
-// for the plain steps and the fused ones.
+// for the plain steps and (unless lazy: see ensureFused) the fused ones.
 func (p *plan) planFrees() {
-	p.fast = p.fuse()
 	p.planFreesOf(p.steps)
+	p.fast = nil
+	p.fused.Store(false)
+	if !p.lazy {
+		p.buildFused()
+	}
+}
+
+// buildFused chooses the fusions and plans the fused steps' frees.
+func (p *plan) buildFused() {
+	p.fast = p.fuse()
 	if p.fast != nil {
 		p.planFreesOf(p.fast)
+	}
+	p.fused.Store(true)
+}
+
+// ensureFused builds a lazy plan's fused steps if they are not built yet,
+// waiting for runs in progress to end.
+func (p *plan) ensureFused() {
+	if p.fused.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.fused.Load() {
+		p.buildFused()
 	}
 }
 

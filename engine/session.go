@@ -183,6 +183,12 @@ func (s *Session) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor,
 	if obs == nil {
 		obs = s.opts.Observer
 	}
+	if obs == nil {
+		s.main.ensureFused()
+	}
+	// Fusing adds constants to the plan: not while this run reads it.
+	s.main.mu.RLock()
+	defer s.main.mu.RUnlock()
 	ar := s.arenas.get()
 	var out map[string]*tensor.Tensor
 	defer func() { s.arenas.put(ar, out) }()
