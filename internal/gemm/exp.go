@@ -5,8 +5,8 @@ import "math"
 // Constants of ExpSubF32: Cody-Waite range reduction by ln 2 in two parts
 // and the minimax polynomial of exp on [-ln2/2, ln2/2] (Cephes' expf).
 const (
-	expLo   = -87.33654   // ln(2^-126): below, results are 0
-	expHi   = 88.72283    // ln of float32's largest value: above, results are +Inf
+	expLo   = -87.33654 // ln(2^-126): below, results are 0
+	expHi   = 88.72283  // ln of float32's largest value: above, results are +Inf
 	expLog2 = 1.44269504088896341
 	expC1   = 0.693359375
 	expC2   = -2.12194440e-4
