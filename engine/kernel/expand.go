@@ -18,12 +18,7 @@ func init() {
 func dmExpandShape(buf *[MaxDims]int, in []int, spec []int64) ([]int, error) {
 	r := max(len(in), len(spec))
 	var outBuf [MaxDims]int64
-	var out []int64
-	if r <= len(outBuf) {
-		out = outBuf[:r]
-	} else {
-		out = make([]int64, r)
-	}
+	out := dmBuf(&outBuf, r)
 	for i := 0; i < r; i++ {
 		a, b := int64(1), int64(1)
 		if k := i - (r - len(in)); k >= 0 {
@@ -105,12 +100,7 @@ func buildTile(n *Node) (Kernel, error) {
 			return nil, nd.errf("%d repeats for rank %d", len(reps), r)
 		}
 		var specBuf [MaxDims]int64
-		var spec []int64
-		if r <= len(specBuf) {
-			spec = specBuf[:r]
-		} else {
-			spec = make([]int64, r)
-		}
+		spec := dmBuf(&specBuf, r)
 		for i, k := range reps {
 			if k < 0 {
 				return nil, nd.errf("negative repeat %d", k)

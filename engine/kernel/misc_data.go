@@ -75,13 +75,13 @@ func dmStridesInto(st, shape []int) []int {
 	return st
 }
 
-// dmBuf returns n ints: buf[:n] when they fit (a caller's array on its
+// dmBuf returns n values: buf[:n] when they fit (a caller's array on its
 // stack), else a new slice. Kernels use it for per-run shapes and strides.
-func dmBuf(buf *[MaxDims]int, n int) []int {
+func dmBuf[T any](buf *[MaxDims]T, n int) []T {
 	if n <= len(buf) {
 		return buf[:n]
 	}
-	return make([]int, n)
+	return make([]T, n)
 }
 
 // dmProd returns the product of dims (1 for none).

@@ -221,12 +221,7 @@ func (k *dmPadKernel) pad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, val *t
 			return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
 		}
 		var seenBuf [MaxDims]bool
-		var seen []bool
-		if r <= MaxDims {
-			seen = seenBuf[:r]
-		} else {
-			seen = make([]bool, r)
-		}
+		seen := dmBuf(&seenBuf, r)
 		for i, a := range axes {
 			ax, ok := dmAxis(a, r)
 			if !ok {
@@ -240,12 +235,7 @@ func (k *dmPadKernel) pad(ctx *Ctx, x *tensor.Tensor, pads, axes []int64, val *t
 		}
 	}
 	var specBuf [MaxDims]int64
-	var spec []int64
-	if r <= MaxDims {
-		spec = specBuf[:r]
-	} else {
-		spec = make([]int64, r)
-	}
+	spec := dmBuf(&specBuf, r)
 	for i, d := range x.Shape {
 		if math.Abs(float64(begin[i]))+math.Abs(float64(end[i])) > dmMaxElems {
 			return nil, fmt.Errorf("pads %v are too large", pads)

@@ -173,12 +173,7 @@ func buildSqueeze(n *Node) (Kernel, error) {
 		}
 		r := len(x.Shape)
 		var dropBuf [MaxDims]bool
-		var drop []bool
-		if r <= MaxDims {
-			drop = dropBuf[:r]
-		} else {
-			drop = make([]bool, r)
-		}
+		drop := dmBuf(&dropBuf, r)
 		if given {
 			for _, a := range axes {
 				ax, ok := dmAxis(a, r)
@@ -248,12 +243,7 @@ func buildUnsqueeze(n *Node) (Kernel, error) {
 		}
 		r := len(x.Shape) + len(axes)
 		var insBuf [MaxDims]bool
-		var ins []bool
-		if r <= MaxDims {
-			ins = insBuf[:r]
-		} else {
-			ins = make([]bool, r)
-		}
+		ins := dmBuf(&insBuf, r)
 		for _, a := range axes {
 			ax, ok := dmAxis(a, r)
 			if !ok {

@@ -83,12 +83,7 @@ func dmSlice(ctx *Ctx, x *tensor.Tensor, starts, ends, axes, steps []int64) (*te
 	copy(ss, st)
 	soff := 0
 	var seenBuf [MaxDims]bool
-	var seen []bool
-	if r <= MaxDims {
-		seen = seenBuf[:r]
-	} else {
-		seen = make([]bool, r)
-	}
+	seen := dmBuf(&seenBuf, r)
 	for i := range starts {
 		a := int64(i)
 		if axes != nil {

@@ -105,12 +105,7 @@ func buildSplit(n *Node) (Kernel, error) {
 		outer, inner := dmProd(x.Shape[:ax]), dmProd(x.Shape[ax+1:])
 		inRow := dim * inner
 		var outBuf [MaxDims]*tensor.Tensor
-		var outs []*tensor.Tensor
-		if nout <= len(outBuf) {
-			outs = outBuf[:nout]
-		} else {
-			outs = make([]*tensor.Tensor, nout)
-		}
+		outs := dmBuf(&outBuf, nout)
 		var shapeBuf [MaxDims]int
 		shape := dmBuf(&shapeBuf, len(x.Shape))
 		copy(shape, x.Shape)
