@@ -783,13 +783,7 @@ func (k *qlinearAvgPoolKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Ten
 	defer qAvgStates.put(st)
 	xb, xShape := qBytes(x), x.Shape
 	if k.channelsLast {
-		// The input laid out channels first.
-		r := len(x.Shape)
-		nb, c := x.Shape[0], x.Shape[r-1]
-		st.xShape = append(append(st.xShape[:0], nb, c), x.Shape[1:r-1]...)
-		st.xcf = cvGrow(st.xcf, len(xb))
-		transposeBatch(xb, st.xcf, nb, prodInts(x.Shape[1:r-1]), c)
-		xb, xShape = st.xcf, st.xShape
+		xb, xShape = channelsFirst(xb, x.Shape, &st.xcf, &st.xShape)
 	}
 	p, err := k.planFor(xShape)
 	if err != nil {

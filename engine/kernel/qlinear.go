@@ -93,13 +93,7 @@ func (k *qlinearConvKernel) Run(ctx *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor
 		if len(x.Shape) < 3 {
 			return nil, n.Errorf("input shape %v: need [N, spatial..., C]", x.Shape)
 		}
-		// The input laid out channels first.
-		r := len(x.Shape)
-		nb, c := x.Shape[0], x.Shape[r-1]
-		st.xShape = append(append(st.xShape[:0], nb, c), x.Shape[1:r-1]...)
-		st.xcf = cvGrow(st.xcf, len(xb))
-		transposeBatch(xb, st.xcf, nb, prodInts(x.Shape[1:r-1]), c)
-		xb, xShape = st.xcf, st.xShape
+		xb, xShape = channelsFirst(xb, x.Shape, &st.xcf, &st.xShape)
 	}
 	if bias != nil {
 		if bias.DType != tensor.Int32 {
@@ -357,4 +351,16 @@ func qRequantizeMatrix(j *qMatrixJob, m []float32, lo, hi int) {
 		}
 		gemm.Requantize(j.y[r*s.n:(r+1)*s.n], j.acc[r*s.n:(r+1)*s.n], 0, m, b.lo, b.hi, b.zp, j.signed)
 	}
+}
+
+// channelsFirst lays out the bytes xb of a channels-last tensor of shape
+// [N, spatial..., C] channels first in *buf (grown as needed), puts that
+// layout's shape in *bufShape, and returns both.
+func channelsFirst(xb []byte, shape []int, buf *[]byte, bufShape *[]int) ([]byte, []int) {
+	r := len(shape)
+	nb, c := shape[0], shape[r-1]
+	*bufShape = append(append((*bufShape)[:0], nb, c), shape[1:r-1]...)
+	*buf = cvGrow(*buf, len(xb))
+	transposeBatch(xb, *buf, nb, prodInts(shape[1:r-1]), c)
+	return *buf, *bufShape
 }
