@@ -44,6 +44,32 @@ median() { # median VALUE...: the middle value (mean of the two middle ones), 2 
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# paired MODEL THREADS RUNS [FLAGS...] times the Go engine against ONNX
+# Runtime in rounds: each round is one process timing both on the same
+# inputs and thread count, in alternating blocks of runs (bench --versus):
+# load from other jobs on a shared machine comes in phases of seconds, and
+# both engines meet the same ones. It sets ratio (the median of the rounds'
+# ratios), m_go and m_ort (each engine's lowest median) and o_go (the last
+# round's output).
+paired() {
+	local model="$1" t="$2" runs="$3" round o med
+	shift 3
+	local block=$((runs / 4 + 1)) ratios=()
+	((block > 10)) && block=10
+	((block < 2)) && block=2
+	m_go="" m_ort=""
+	for ((round = 0; round < rounds; round++)); do
+		o="$("$bin" bench "$model" --engine go --versus ort --block "$block" --threads "$t" --runs "$runs" "$@")"
+		o_go="$o"
+		med="$(field median_ms <<<"$o")"
+		m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+		med="$(field versus_median_ms <<<"$o")"
+		m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
+		ratios+=("$(field ratio_median <<<"$o")")
+	done
+	ratio="$(median "${ratios[@]}")"
+}
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 
@@ -64,27 +90,9 @@ for spec in "${models[@]}"; do
 	IFS='|' read -r name file runs extra <<<"$spec"
 	runs=$((runs * scale))
 	for t in $threads_list; do
-		# Each round is one process timing both engines on the same inputs
-		# and thread count, in alternating blocks of runs (bench --versus):
-		# load from other jobs on a shared machine comes in phases of
-		# seconds, and both engines meet the same ones. The ratio is the
-		# median of the rounds' ratios; each engine's lowest median is shown.
-		block=$((runs / 4 + 1))
-		((block > 10)) && block=10
-		((block < 2)) && block=2
-		m_ort="" m_go="" ratios=()
-		for ((round = 0; round < rounds; round++)); do
-			o="$("$bin" bench "$data/$file" --engine go --versus ort --block "$block" --threads "$t" --runs "$runs" $extra)"
-			o_go="$o"
-			med="$(field median_ms <<<"$o")"
-			m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-			med="$(field versus_median_ms <<<"$o")"
-			m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-			ratios+=("$(field ratio_median <<<"$o")")
-		done
+		paired "$data/$file" "$t" "$runs" $extra
 		allocs="$(field allocs_per_run <<<"$o_go")"
 		bytes="$(field bytes_per_run <<<"$o_go")"
-		ratio="$(median "${ratios[@]}")"
 		worst="$(awk -v a="$ratio" -v b="$worst" 'BEGIN { print (a > b) ? a : b }')"
 		total=$((total + 1))
 		if awk -v a="$ratio" 'BEGIN { exit !(a <= 2.0) }'; then within=$((within + 1)); fi
@@ -107,16 +115,8 @@ for spec in "fastestdet-coco-352|models/fastestdet-coco-352.onnx|40" "ultraface-
 		qm="$qdir/$name-$format.onnx"
 		"$bin" quantize "$data/$file" "$qm" --format "$format" --per-channel --calibrate "$data/images/photos" >/dev/null
 		for t in $threads_list; do
-			m_ort="" m_go="" ratios=()
-			for ((round = 0; round < rounds; round++)); do
-				o="$("$bin" bench "$qm" --engine go --versus ort --threads "$t" --runs "$runs")"
-				med="$(field median_ms <<<"$o")"
-				m_go="$(awk -v a="$med" -v b="${m_go:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-				med="$(field versus_median_ms <<<"$o")"
-				m_ort="$(awk -v a="$med" -v b="${m_ort:-$med}" 'BEGIN { print (a < b) ? a : b }')"
-				ratios+=("$(field ratio_median <<<"$o")")
-			done
-			line="| $name | $format | $t | $m_go | $m_ort | $(median "${ratios[@]}") |"
+			paired "$qm" "$t" "$runs"
+			line="| $name | $format | $t | $m_go | $m_ort | $ratio |"
 			echo "$line"
 			qrows+=("$line")
 		done
