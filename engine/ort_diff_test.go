@@ -35,6 +35,26 @@ func ortSession(t testing.TB, path string) *ort.Session {
 	return s
 }
 
+// ortModelSession opens a model held in memory in ONNX Runtime with
+// threads threads, failing (CI) or skipping the test when the library is
+// not installed.
+func ortModelSession(t testing.TB, m *onnx.ModelProto, threads int) *ort.Session {
+	t.Helper()
+	if _, err := ort.LibraryPath(); err != nil {
+		testenv.Unavailable(t, "ONNX Runtime: %v", err)
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.NewSession(b, ort.Options{Threads: threads})
+	if err != nil {
+		t.Fatalf("ONNX Runtime cannot load the model: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // scaledError is max|got-want| / max|want|: the error relative to the
 // output's scale. Integer and bool outputs must match exactly (returns +Inf
 // on any difference).
@@ -115,18 +135,7 @@ func TestDifferentialAgainstORT(t *testing.T) {
 				extra = append(extra, cont)
 				ormodel.Graph.Output = append(ormodel.Graph.Output, &onnx.ValueInfoProto{Name: proto.String(cont)})
 			}
-			b, err := proto.Marshal(ormodel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ort.LibraryPath(); err != nil {
-				testenv.Unavailable(t, "ONNX Runtime: %v", err)
-			}
-			ref, err := ort.NewSession(b, ort.Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ref.Close()
+			ref := ortModelSession(t, ormodel, 2)
 			want, err := ref.Run(inputs, nil)
 			if err != nil {
 				t.Fatalf("ONNX Runtime: %v", err)

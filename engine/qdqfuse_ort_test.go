@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/engine"
-	"github.com/onnxquant/onnxquant/engine/ort"
 	"github.com/onnxquant/onnxquant/internal/modelzoo"
 	"github.com/onnxquant/onnxquant/internal/onnxbuild"
 	"github.com/onnxquant/onnxquant/internal/testenv"
@@ -61,18 +60,7 @@ func TestQDQFusionMatchesORT(t *testing.T) {
 						convs++
 					}
 				}
-				b, err := proto.MarshalOptions{Deterministic: true}.Marshal(q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := ort.LibraryPath(); err != nil {
-					testenv.Unavailable(t, "ONNX Runtime: %v", err)
-				}
-				ref, err := ort.NewSession(b, ort.Options{Threads: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ref.Close()
+				ref := ortModelSession(t, q, 2)
 				want, err := ref.Run(in, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -208,18 +196,7 @@ func TestQDQGroupsMatchORT(t *testing.T) {
 				}
 				in[vi.GetName()] = x
 			}
-			b, err := proto.Marshal(c.m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ort.LibraryPath(); err != nil {
-				testenv.Unavailable(t, "ONNX Runtime: %v", err)
-			}
-			ref, err := ort.NewSession(b, ort.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ref.Close()
+			ref := ortModelSession(t, c.m, 1)
 			want, err := ref.Run(in, nil)
 			if err != nil {
 				t.Fatal(err)
