@@ -111,15 +111,7 @@ func (a *arena) view(dt tensor.DataType, shape kernel.Dims, data any) *tensor.Te
 
 // pooled reports whether buffers of dt are recycled: numeric and bool
 // element types (strings hold pointers the GC must see cleared anyway).
-func pooled(dt tensor.DataType) bool {
-	switch dt {
-	case tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16,
-		tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16,
-		tensor.Int32, tensor.Uint32, tensor.Int64, tensor.Uint64, tensor.Bool:
-		return true
-	}
-	return false
-}
+func pooled(dt tensor.DataType) bool { return dt.IsPlain() }
 
 // span returns the address and byte length of a typed slice's elements, or
 // 0 when it holds none or is of a type not pooled.

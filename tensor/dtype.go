@@ -91,6 +91,13 @@ func (d DataType) Supported() bool {
 	return false
 }
 
+// IsPlain reports whether tensors of type d hold one fixed-size Go value
+// per element: the supported numeric types and bool, not strings (which
+// hold pointers) nor the 4-bit types (packed two to a byte when stored).
+func (d DataType) IsPlain() bool {
+	return d.Supported() && d != String && d != Int4 && d != Uint4
+}
+
 // IsFloat reports whether d is a floating-point type.
 func (d DataType) IsFloat() bool {
 	switch d {

@@ -225,15 +225,7 @@ func castToString(n *Node, x *tensor.Tensor) (*tensor.Tensor, error) {
 // castDirect reports whether castInto handles dt, as source or target:
 // the numeric and bool types held one element per Go value (not int4 and
 // uint4, whose conversions wrap to 4 bits, nor strings).
-func castDirect(dt tensor.DataType) bool {
-	switch dt {
-	case tensor.Float32, tensor.Float64, tensor.Float16, tensor.BFloat16,
-		tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16,
-		tensor.Int32, tensor.Uint32, tensor.Int64, tensor.Uint64, tensor.Bool:
-		return true
-	}
-	return false
-}
+func castDirect(dt tensor.DataType) bool { return dt.IsPlain() }
 
 // castInto converts the elements of src into dst (of the same length and
 // another type) with exactly tensor.Convert's semantics, without
